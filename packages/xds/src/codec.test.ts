@@ -62,3 +62,9 @@ test('durations, wrappers and structs use the proto3 JSON mapping', () => {
   assert.equal(back.type, 'ORIGINAL_DST');
   assert.deepEqual(back.metadata.filter_metadata.istio, { services: [{ host: 'mysql.example.com', port: 3306 }] });
 });
+
+test('the NDS name table (Istio shape) encodes and decodes', () => {
+  const table = { table: { 'mysql.example.com': { ips: ['240.240.0.1'], registry: 'External' } } };
+  const back = decodeResource(encodeResource(TypeUrl.NameTable, table)) as typeof table;
+  assert.deepEqual(back.table['mysql.example.com']?.ips, ['240.240.0.1']);
+});

@@ -9,6 +9,7 @@
  */
 import { createRequire } from 'node:module';
 import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import * as grpc from '@grpc/grpc-js';
 import * as protoLoader from '@grpc/proto-loader';
 import protobuf from 'protobufjs';
@@ -19,6 +20,7 @@ const depsDir = path.join(path.dirname(require.resolve('@grpc/grpc-js-xds/packag
 
 /** Folders searched for imports, in the order protoc would search them. */
 export const includeDirs = [
+  path.join(path.dirname(fileURLToPath(import.meta.url)), '..', 'protos'),
   path.join(depsDir, 'envoy-api'),
   path.join(depsDir, 'xds'),
   path.join(depsDir, 'googleapis'),
@@ -43,6 +45,7 @@ export const protoFiles = [
   'envoy/extensions/filters/listener/http_inspector/v3/http_inspector.proto',
   'envoy/extensions/access_loggers/stream/v3/stream.proto',
   'envoy/extensions/access_loggers/file/v3/file.proto',
+  'istio/networking/nds/v1/nds.proto',
 ];
 
 let root: protobuf.Root | undefined;

@@ -17,6 +17,8 @@ export const TypeUrl = {
   TlsInspector: 'type.googleapis.com/envoy.extensions.filters.listener.tls_inspector.v3.TlsInspector',
   HttpInspector: 'type.googleapis.com/envoy.extensions.filters.listener.http_inspector.v3.HttpInspector',
   StdoutAccessLog: 'type.googleapis.com/envoy.extensions.access_loggers.stream.v3.StdoutAccessLog',
+  /** Istio's DNS name table (NDS); Sluice proxies subscribe to it for their DNS answerer. */
+  NameTable: 'type.googleapis.com/istio.networking.nds.v1.NameTable',
 } as const;
 
 /** The four resource types a Sluice proxy subscribes to, in the order Envoy requests them. */
