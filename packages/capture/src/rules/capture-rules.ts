@@ -1,0 +1,206 @@
+import { CaptureOptionsError } from '../errors.js';
+
+/** What to capture in a workload namespace. All ports are TCP ports unless said otherwise. */
+export interface CaptureOptions {
+  /** uid of the sidecar; its own traffic is never captured (Istio: 1337). */
+  proxyUid: number;
+  /** Port of the sidecar's outbound capture listener (Istio: 15001). */
+  outboundPort: number;
+  /** Port of the sidecar's inbound capture listener (Istio: 15006). */
+  inboundPort: number;
+  /** Port of the sidecar's DNS answerer, UDP and TCP (Istio: 15053). */
+  dnsPort: number;
+  /** Ports the workload serves on `eth0`; TCP arriving there for them goes to `inboundPort`. */
+  inboundPorts: readonly number[];
+  /** Outbound destination ports left alone (connections go straight out, uncaptured). */
+  excludeOutboundPorts?: readonly number[];
+  /** Declared inbound ports that are nevertheless not captured. */
+  excludeInboundPorts?: readonly number[];
+  /** Name of the namespace's external interface (default `eth0`). */
+  interfaceName?: string;
+  /**
+   * The namespace's discard interface (`sink0`, holder of the default route). When given, a filter-table
+   * chain `SLUICE_SINK` refuses at once what would be routed there (TCP reset, ICMP unreachable for the
+   * rest), so an uncaptured connection to an unrouted address fails fast instead of timing out.
+   */
+  sinkInterface?: string;
+}
+
+/** `iptables-restore` / `ip6tables-restore` input for the nat table, one transaction each. */
+export interface CaptureRuleText {
+  ipv4: string;
+  ipv6: string;
+}
+
+/** Chains Sluice owns inside a workload namespace (like istio-init's `ISTIO_*` chains). */
+export const CaptureChain = {
+  output: 'SLUICE_OUTPUT',
+  redirect: 'SLUICE_REDIRECT',
+  inbound: 'SLUICE_INBOUND',
+  inboundRedirect: 'SLUICE_IN_REDIRECT',
+  sink: 'SLUICE_SINK',
+} as const;
+
+const FAMILY = {
+  ipv4: { loopback: '127.0.0.0/8', unreachable: 'icmp-port-unreachable' },
+  ipv6: { loopback: '::1/128', unreachable: 'icmp6-port-unreachable' },
+} as const;
+
+/**
+ * Builds the nat-table rules that capture a workload's traffic, in `iptables-save` form.
+ *
+ * Order inside `SLUICE_OUTPUT` (first match wins):
+ *  1. the sidecar's own traffic (uid `proxyUid`) is left alone;
+ *  2. DNS, UDP and TCP to port 53 → `dnsPort`;
+ *  3. TCP to an excluded outbound port is left alone;
+ *  4. anything to a loopback address is left alone;
+ *  5. all other TCP → `outboundPort`.
+ * `SLUICE_INBOUND` sends TCP arriving on the external interface for a declared, not excluded port to
+ * `inboundPort`. With `sinkInterface`, a filter-table section follows the nat one (see the option).
+ * The text is pure data: applying it is the caller's job.
+ */
+export function captureRules(options: CaptureOptions): CaptureRuleText {
+  const o = validateCaptureOptions(options);
+  return {
+    ipv4: natTable(o, FAMILY.ipv4.loopback) + filterTable(o, FAMILY.ipv4.unreachable),
+    ipv6: natTable(o, FAMILY.ipv6.loopback) + filterTable(o, FAMILY.ipv6.unreachable),
+  };
+}
+
+interface CheckedOptions {
+  proxyUid: number;
+  outboundPort: number;
+  inboundPort: number;
+  dnsPort: number;
+  inboundPorts: number[];
+  excludeOutboundPorts: number[];
+  interfaceName: string;
+  sinkInterface: string | undefined;
+}
+
+function filterTable(o: CheckedOptions, unreachable: string): string {
+  if (o.sinkInterface === undefined) return '';
+  const c = CaptureChain;
+  return [
+    '*filter',
+    ':INPUT ACCEPT [0:0]',
+    ':FORWARD ACCEPT [0:0]',
+    ':OUTPUT ACCEPT [0:0]',
+    `:${c.sink} - [0:0]`,
+    `-A OUTPUT -o ${o.sinkInterface} -j ${c.sink}`,
+    `-A ${c.sink} -p tcp -j REJECT --reject-with tcp-reset`,
+    `-A ${c.sink} -j REJECT --reject-with ${unreachable}`,
+    'COMMIT',
+    '',
+  ].join('\n');
+}
+
+function natTable(o: CheckedOptions, loopback: string): string {
+  const c = CaptureChain;
+  const lines = [
+    '*nat',
+    ':PREROUTING ACCEPT [0:0]',
+    ':INPUT ACCEPT [0:0]',
+    ':OUTPUT ACCEPT [0:0]',
+    ':POSTROUTING ACCEPT [0:0]',
+    `:${c.inbound} - [0:0]`,
+    `:${c.inboundRedirect} - [0:0]`,
+    `:${c.output} - [0:0]`,
+    `:${c.redirect} - [0:0]`,
+    `-A PREROUTING -p tcp -j ${c.inbound}`,
+    `-A OUTPUT -p tcp -j ${c.output}`,
+    `-A OUTPUT -p udp -j ${c.output}`,
+  ];
+  for (const port of o.inboundPorts) {
+    lines.push(`-A ${c.inbound} -i ${o.interfaceName} -p tcp -m tcp --dport ${port} -j ${c.inboundRedirect}`);
+  }
+  lines.push(`-A ${c.inboundRedirect} -p tcp -j REDIRECT --to-ports ${o.inboundPort}`);
+  lines.push(`-A ${c.output} -m owner --uid-owner ${o.proxyUid} -j RETURN`);
+  lines.push(`-A ${c.output} -p udp -m udp --dport 53 -j REDIRECT --to-ports ${o.dnsPort}`);
+  lines.push(`-A ${c.output} -p tcp -m tcp --dport 53 -j REDIRECT --to-ports ${o.dnsPort}`);
+  lines.push(`-A ${c.output} -p udp -j RETURN`);
+  for (const port of o.excludeOutboundPorts) {
+    lines.push(`-A ${c.output} -p tcp -m tcp --dport ${port} -j RETURN`);
+  }
+  lines.push(`-A ${c.output} -d ${loopback} -j RETURN`);
+  lines.push(`-A ${c.output} -p tcp -j ${c.redirect}`);
+  lines.push(`-A ${c.redirect} -p tcp -j REDIRECT --to-ports ${o.outboundPort}`);
+  lines.push('COMMIT', '');
+  return lines.join('\n');
+}
+
+function validateCaptureOptions(options: CaptureOptions): CheckedOptions {
+  if (typeof options !== 'object' || options === null) {
+    throw new CaptureOptionsError('options', 'must be an object');
+  }
+  checkUid('proxyUid', options.proxyUid);
+  const own = new Map<number, string>();
+  for (const field of ['outboundPort', 'inboundPort', 'dnsPort'] as const) {
+    checkPort(field, options[field]);
+    const clash = own.get(options[field]);
+    if (clash !== undefined) {
+      throw new CaptureOptionsError(field, `port ${options[field]} is already used by ${clash}; each needs its own`);
+    }
+    own.set(options[field], field);
+  }
+  const inboundPorts = checkPortList('inboundPorts', options.inboundPorts, true);
+  inboundPorts.forEach((port, i) => {
+    const clash = own.get(port);
+    if (clash !== undefined) {
+      throw new CaptureOptionsError(
+        `inboundPorts[${i}]`,
+        `port ${port} is the sidecar's ${clash}; a workload cannot serve it`,
+      );
+    }
+  });
+  const excludeIn = new Set(checkPortList('excludeInboundPorts', options.excludeInboundPorts ?? [], false));
+  const excludeOut = checkPortList('excludeOutboundPorts', options.excludeOutboundPorts ?? [], false);
+  const interfaceName = checkDevice('interfaceName', options.interfaceName ?? 'eth0');
+  const sinkInterface =
+    options.sinkInterface === undefined ? undefined : checkDevice('sinkInterface', options.sinkInterface);
+  return {
+    proxyUid: options.proxyUid,
+    outboundPort: options.outboundPort,
+    inboundPort: options.inboundPort,
+    dnsPort: options.dnsPort,
+    inboundPorts: inboundPorts.filter((p) => !excludeIn.has(p)),
+    excludeOutboundPorts: excludeOut,
+    interfaceName,
+    sinkInterface,
+  };
+}
+
+function checkDevice(path: string, value: unknown): string {
+  if (typeof value !== 'string' || !/^[A-Za-z0-9_.-]{1,15}$/.test(value)) {
+    throw new CaptureOptionsError(path, 'must be a device name of 1-15 letters, digits, "_", "." or "-"');
+  }
+  return value;
+}
+
+function checkUid(path: string, value: unknown): void {
+  if (!Number.isInteger(value) || (value as number) < 0 || (value as number) > 0xfffffffe) {
+    throw new CaptureOptionsError(path, `must be an integer uid (0-4294967294), got ${JSON.stringify(value)}`);
+  }
+}
+
+function checkPort(path: string, value: unknown): void {
+  if (!Number.isInteger(value) || (value as number) < 1 || (value as number) > 65535) {
+    throw new CaptureOptionsError(path, `must be an integer port 1-65535, got ${JSON.stringify(value)}`);
+  }
+}
+
+function checkPortList(path: string, value: unknown, required: boolean): number[] {
+  if (!Array.isArray(value)) {
+    throw new CaptureOptionsError(
+      path,
+      required ? 'is required: a list of ports (may be empty)' : 'must be a list of ports',
+    );
+  }
+  const seen = new Set<number>();
+  value.forEach((port, i) => {
+    checkPort(`${path}[${i}]`, port);
+    if (seen.has(port)) throw new CaptureOptionsError(`${path}[${i}]`, `port ${port} is listed twice`);
+    seen.add(port);
+  });
+  return [...value] as number[];
+}
