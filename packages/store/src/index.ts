@@ -1,1 +1,11 @@
+export { type ConformanceBackend, type ConformanceSpace, registerStoreConformance } from './conformance.js';
+export {
+  type LabelRequirement,
+  type LabelSelector,
+  type LabelSelectorOperator,
+  matchesLabelSelector,
+  parseLabelSelector,
+} from './label-selector.js';
+export type { PeerSpec } from './peer-spec.js';
+export { openSqliteStore, SqliteStore, type SqliteStoreOptions } from './sqlite-store.js';
 export * from './types.js';
