@@ -1,0 +1,132 @@
+/**
+ * The control plane process: opens the store, serves the Kubernetes-style API and the xDS server,
+ * and exposes the xDS server's debug views on the API. `close()` and `destroy()` are idempotent.
+ */
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { openSqliteStore, type Store } from '@sluice/store';
+import pino, { type Logger } from 'pino';
+import { ensureCredentials, serverUrl, writeKubeconfig } from './api/credentials.js';
+import { ApiServer, type DebugSource } from './api/server.js';
+
+export interface ControlPlaneOptions {
+  dataDir: string;
+  store?: 'sqlite' | 'etcd';
+  etcdEndpoints?: string[];
+  /** Default 127.0.0.1. */
+  apiAddress?: string;
+  /** Default 15080; 0 picks a free port. */
+  apiPort?: number;
+  /** Default ['127.0.0.1']. */
+  xdsAddresses?: string[];
+  /** Default 15010; 0 picks a free port. */
+  xdsPort?: number;
+  /** Plain HTTP without authentication (loopback only). */
+  insecureHttp?: boolean;
+  logger?: Logger;
+  /** Request body limit in bytes (default 3 MiB). */
+  maxBodyBytes?: number;
+}
+
+export class ControlPlaneError extends Error {
+  constructor(
+    readonly code: 'StoreUnavailable' | 'BadOptions',
+    message: string,
+  ) {
+    super(message);
+    this.name = 'ControlPlaneError';
+  }
+}
+
+/** A running control plane. Fields describe where it listens and the kubeconfig that reaches it. */
+export class ControlPlane {
+  private closing?: Promise<void>;
+
+  constructor(
+    readonly store: Store,
+    readonly api: ApiServer,
+    /** `https://127.0.0.1:15080` (or http:// when insecure). */
+    readonly apiUrl: string,
+    readonly kubeconfigPath: string,
+    readonly logger: Logger,
+    private readonly xds: XdsHandle | undefined,
+  ) {}
+
+  get apiPort(): number {
+    return this.api.address().port;
+  }
+
+  /** The xDS server's port, when one is running. */
+  get xdsPort(): number | undefined {
+    return this.xds?.port;
+  }
+
+  /** Graceful: ends watches, waits for requests, stops xDS, closes the store. Idempotent. */
+  close(): Promise<void> {
+    this.closing ??= (async () => {
+      await this.api.close();
+      await this.xds?.close();
+      await this.store.close();
+      this.logger.info('control plane stopped');
+    })();
+    return this.closing;
+  }
+
+  /** Immediate: drops connections, then closes the store. Idempotent. */
+  destroy(): Promise<void> {
+    this.api.destroy();
+    this.xds?.destroy();
+    return this.close();
+  }
+}
+
+/** What the control plane needs from the xDS server it runs. */
+interface XdsHandle extends DebugSource {
+  port: number;
+  close(): Promise<void>;
+  destroy(): void;
+}
+
+async function openStore(opts: ControlPlaneOptions): Promise<Store> {
+  const kind = opts.store ?? 'sqlite';
+  if (kind === 'sqlite') return openSqliteStore(join(opts.dataDir, 'sluice.db'));
+  const endpoints = opts.etcdEndpoints ?? [];
+  if (endpoints.length === 0)
+    throw new ControlPlaneError('BadOptions', 'the etcd store needs at least one endpoint (--etcd-endpoints)');
+  const storeModule = (await import('@sluice/store')) as Record<string, unknown>;
+  const openEtcd = storeModule['openEtcdStore'] as ((o: { endpoints: string[] }) => Promise<Store> | Store) | undefined;
+  if (typeof openEtcd !== 'function')
+    throw new ControlPlaneError('StoreUnavailable', 'this build has no etcd store backend');
+  return openEtcd({ endpoints });
+}
+
+/** Starts a control plane. On failure everything already started is closed again. */
+export async function startControlPlane(opts: ControlPlaneOptions): Promise<ControlPlane> {
+  const logger = opts.logger ?? pino({ name: 'sluice-controlplane' });
+  const apiAddress = opts.apiAddress ?? '127.0.0.1';
+  mkdirSync(opts.dataDir, { recursive: true, mode: 0o700 });
+  const store = await openStore(opts);
+  let api: ApiServer | undefined;
+  const xds: XdsHandle | undefined = undefined;
+  try {
+    const creds = opts.insecureHttp ? undefined : ensureCredentials(opts.dataDir, apiAddress);
+    api = new ApiServer({
+      store,
+      logger,
+      host: apiAddress,
+      port: opts.apiPort ?? 15080,
+      ...(creds ? { tls: { key: creds.key, cert: creds.cert }, token: creds.token } : {}),
+      ...(opts.maxBodyBytes ? { maxBodyBytes: opts.maxBodyBytes } : {}),
+      debug: () => xds,
+    });
+    const addr = await api.listen();
+    const apiUrl = serverUrl(creds ? 'https' : 'http', apiAddress, addr.port);
+    const kubeconfigPath = writeKubeconfig(opts.dataDir, apiUrl, creds);
+    logger.info({ api: apiUrl, kubeconfig: kubeconfigPath, store: opts.store ?? 'sqlite' }, 'control plane started');
+    return new ControlPlane(store, api, apiUrl, kubeconfigPath, logger, xds);
+  } catch (err) {
+    api?.destroy();
+    await store.close();
+    throw err;
+  }
+}
