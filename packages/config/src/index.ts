@@ -1,2 +1,12 @@
+export * from './codec.js';
+export * from './codes.js';
+export { readManifestPaths } from './files.js';
+export * from './hosts.js';
 export * from './kinds.js';
+export { copyLineTable, lineOf } from './lines.js';
+export * from './names.js';
+export { normalizeResource } from './normalize.js';
+export { childPath, parentPath } from './paths.js';
 export * from './resource.js';
+export { resourceRef } from './validate/collector.js';
+export { validateResource } from './validate/index.js';

@@ -1,0 +1,34 @@
+/**
+ * Source lines of field paths. Each parsed resource has a path → line table kept outside the
+ * object (a WeakMap), so the resource itself stays plain JSON data.
+ */
+import { parentPath } from './paths.js';
+import type { Resource } from './resource.js';
+
+const lineTables = new WeakMap<object, ReadonlyMap<string, number>>();
+
+/** Attaches a path → line table to a resource (the parser does this; copies may reuse it). */
+export function setLineTable(resource: object, table: ReadonlyMap<string, number>): void {
+  lineTables.set(resource, table);
+}
+
+/** Copies the line table of `from` onto `to` (for normalised copies of a parsed resource). */
+export function copyLineTable(from: object, to: object): void {
+  const table = lineTables.get(from);
+  if (table) lineTables.set(to, table);
+}
+
+/**
+ * The 1-based line of a field path like `spec.ports[1].protocol` in the resource's source. A path
+ * that is not written in the source (a missing field) gets the line of its nearest written ancestor.
+ * Undefined when the resource did not come from the parser.
+ */
+export function lineOf(resource: Resource | object, path: string): number | undefined {
+  const table = lineTables.get(resource);
+  if (!table) return undefined;
+  for (let p: string | undefined = path; p !== undefined; p = parentPath(p)) {
+    const line = table.get(p);
+    if (line !== undefined) return line;
+  }
+  return undefined;
+}
