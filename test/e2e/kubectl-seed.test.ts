@@ -292,13 +292,17 @@ test('the article, step by step, through kubectl', async (t) => {
     assert.equal(r.code, 0, r.stderr);
     assert.equal(r.stdout, 'serviceentry.networking.istio.io/mysql-external configured\n');
     let se = await stored('ServiceEntry', 'mysql-external');
-    assert.equal((se?.spec as { resolution?: string }).resolution, 'STATIC');
+    assert.equal((se?.spec as { resolution?: string } | undefined)?.resolution, 'STATIC');
     assert.equal(se?.metadata.generation, 2);
     const back = await sh(SERVICE_ENTRY_STEP, SE_ENV);
     assert.equal(back.stdout, 'serviceentry.networking.istio.io/mysql-external configured\n');
     se = await stored('ServiceEntry', 'mysql-external');
-    assert.equal((se?.spec as { resolution?: string }).resolution, undefined, 'the three-way patch removed resolution');
-    assert.equal((se?.spec as { endpoints?: unknown }).endpoints, undefined);
+    assert.equal(
+      (se?.spec as { resolution?: string } | undefined)?.resolution,
+      undefined,
+      'the three-way patch removed resolution',
+    );
+    assert.equal((se?.spec as { endpoints?: unknown } | undefined)?.endpoints, undefined);
   });
 
   await t.test('kubectl delete -f virtual-service-ratings-mysql.yaml', async () => {
