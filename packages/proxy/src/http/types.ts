@@ -86,6 +86,8 @@ export interface ForwardAction {
   readonly retry: RetryPolicy | undefined;
   readonly prefixRewrite: string | undefined;
   readonly hostRewrite: string | undefined;
+  /** status answered when the cluster is unknown (Envoy's cluster_not_found_response_code; 503) */
+  readonly clusterNotFoundStatus: number;
 }
 
 export interface DirectResponseAction {
@@ -114,6 +116,8 @@ export interface CompiledVirtualHost {
   readonly name: string;
   readonly domains: readonly string[];
   readonly routes: readonly CompiledRoute[];
+  /** send `x-envoy-attempt-count` upstream (include_request_attempt_count) */
+  readonly includeAttemptCount: boolean;
 }
 
 /** A compiled RouteConfiguration. Frozen; safe to share between connections. */

@@ -1,0 +1,145 @@
+/**
+ * Serves downstream HTTP/1.1 connections with Node's own strict parser: a non-listening
+ * `http.Server` (one per set of limits, shared by all connections) is handed each socket with
+ * `emit('connection')`. Keep-alive, pipelining order and request framing are Node's; malformed
+ * requests (smuggling attempts, bad chunks, obs-fold, oversized headers, slow headers) get 400,
+ * 431 or 408 and the connection is closed without anything reaching an upstream.
+ */
+import http from 'node:http';
+import type net from 'node:net';
+import type { HttpHandoff, HttpServerLimits } from './http-handoff.js';
+import { RequestRouter, recordFor } from './router.js';
+import { defaultUpstreamPools } from './upstream-pools.js';
+
+const defaults: Required<HttpServerLimits> = {
+  maxHeaderBytes: 60 * 1024,
+  headersTimeoutMs: 10_000,
+  requestTimeoutMs: 300_000,
+  idleTimeoutMs: 3_600_000,
+  bufferBodyBytes: 1024 * 1024,
+};
+
+const routers = new WeakMap<net.Socket, RequestRouter>();
+const handoffs = new WeakMap<net.Socket, HttpHandoff>();
+const servers = new Map<string, http.Server>();
+
+function clientErrorStatus(err: NodeJS.ErrnoException): number {
+  if (err.code === 'HPE_HEADER_OVERFLOW') return 431;
+  if (err.code === 'ERR_HTTP_REQUEST_TIMEOUT') return 408;
+  return 400;
+}
+
+function onClientError(err: NodeJS.ErrnoException, socket: net.Socket): void {
+  const status = clientErrorStatus(err);
+  const details = `http1.codec_error: ${err.code ?? err.message}`;
+  // biome-ignore lint/suspicious/noExplicitAny: Node's current response on the socket is internal
+  const pending = (socket as any)._httpMessage as http.ServerResponse | undefined;
+  if (err.code === 'ECONNRESET' || !socket.writable) {
+    socket.destroy();
+    return;
+  }
+  if (pending) {
+    const rec = recordFor(pending);
+    if (pending.headersSent || !rec || pending.req.complete) {
+      // an earlier response is still owed: answering now would put it out of order
+      socket.destroy();
+      return;
+    }
+    // the request being served has a malformed body: it never went upstream (see request-body.ts)
+    rec.flag('DPE');
+    rec.details = details;
+    rec.responseCode = status;
+    pending.shouldKeepAlive = false;
+    pending.writeHead(status, { 'content-length': '0', connection: 'close' });
+    pending.end(() => socket.destroy());
+    return;
+  }
+  const handoff = handoffs.get(socket);
+  const started = new Date();
+  socket.end(`HTTP/1.1 ${status} ${http.STATUS_CODES[status]}\r\ncontent-length: 0\r\nconnection: close\r\n\r\n`);
+  socket.destroySoon?.();
+  handoff?.accessLog?.({
+    startTime: started,
+    method: '-',
+    path: '-',
+    protocol: 'HTTP/1.1',
+    responseCode: status,
+    responseFlags: 'DPE',
+    responseCodeDetails: details,
+    bytesReceived: 0,
+    bytesSent: 0,
+    durationMs: 0,
+    upstreamServiceTimeMs: undefined,
+    xForwardedFor: undefined,
+    userAgent: undefined,
+    requestId: '-',
+    authority: '-',
+    upstreamHost: undefined,
+    upstreamCluster: undefined,
+    routeName: undefined,
+    downstreamLocal: socket.localAddress ? `${socket.localAddress}:${socket.localPort}` : undefined,
+    downstreamRemote: socket.remoteAddress ? `${socket.remoteAddress}:${socket.remotePort}` : undefined,
+  });
+  handoff?.recordRequest?.({
+    method: '-',
+    responseCode: status,
+    responseFlags: 'DPE',
+    upstreamCluster: undefined,
+    durationMs: 0,
+    requestBytes: 0,
+    responseBytes: 0,
+  });
+}
+
+function serverFor(limits: Required<HttpServerLimits>): http.Server {
+  const key = JSON.stringify(limits);
+  let server = servers.get(key);
+  if (server) return server;
+  server = http.createServer({
+    insecureHTTPParser: false,
+    maxHeaderSize: limits.maxHeaderBytes,
+    requireHostHeader: true,
+    headersTimeout: limits.headersTimeoutMs,
+    requestTimeout: limits.requestTimeoutMs,
+    keepAliveTimeout: limits.idleTimeoutMs,
+    connectionsCheckingInterval: Math.max(50, Math.min(1000, Math.floor(limits.headersTimeoutMs / 4))),
+    noDelay: true,
+  });
+  server.on('request', (req: http.IncomingMessage, res: http.ServerResponse) => {
+    const router = routers.get(req.socket);
+    if (!router) {
+      res.writeHead(503, { 'content-length': '0', connection: 'close' }).end();
+      return;
+    }
+    void router.serve(req, res);
+  });
+  server.on('clientError', onClientError);
+  // A server that never listens only checks header/request timeouts after 'listening' (Node 20).
+  server.emit('listening');
+  servers.set(key, server);
+  return server;
+}
+
+/**
+ * Serves one downstream HTTP/1.1 connection until it closes: replays `handoff.initialData`, then
+ * parses requests strictly and routes each by `handoff.routes`. Returns at once.
+ */
+export function serveHttpConnection(socket: net.Socket, handoff: HttpHandoff): void {
+  const limits = { ...defaults, ...definedOnly(handoff.limits ?? {}) };
+  const pools = handoff.upstreams ?? defaultUpstreamPools();
+  routers.set(socket, new RequestRouter(handoff, pools, limits.bufferBodyBytes));
+  handoffs.set(socket, handoff);
+  if (handoff.initialData && handoff.initialData.length > 0) socket.unshift(handoff.initialData);
+  serverFor(limits).emit('connection', socket);
+  socket.resume();
+}
+
+function definedOnly<T extends object>(o: T): Partial<T> {
+  return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as Partial<T>;
+}
+
+/** Closes the shared parser servers' timers (for a proxy shutting down). Connections are not touched. */
+export function stopHttpServers(): void {
+  for (const s of servers.values()) s.close();
+  servers.clear();
+}
