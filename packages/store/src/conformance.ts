@@ -525,11 +525,12 @@ export function registerStoreConformance(backend: ConformanceBackend): void {
       const { store, space } = await setup(t);
       const other = await space.open();
       const got: WatchEvent[] = [];
-      const w = store.watch({ fromRevision: await store.revision() }, (e) => got.push(e), assert.fail);
+      const from = await store.revision();
+      const w = store.watch({ fromRevision: from }, (e) => got.push(e), assert.fail);
       w.close();
       w.close();
       await other.create(serviceEntry('after-close'));
-      const marker = await watchUntil(store, { fromRevision: '0' }, (ev) =>
+      const marker = await watchUntil(store, { fromRevision: from }, (ev) =>
         ev.some((e) => e.object.metadata.name === 'after-close'),
       );
       assert.ok(marker.length >= 1);

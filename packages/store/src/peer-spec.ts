@@ -14,5 +14,6 @@ export async function openPeerStore(spec: PeerSpec): Promise<Store> {
     const { openSqliteStore } = await import('./sqlite-store.js');
     return openSqliteStore(spec.path, { historyLimit: spec.historyLimit });
   }
-  throw new Error(`backend ${spec.backend}: not available yet`);
+  const { openEtcdStore } = await import('./etcd-store.js');
+  return openEtcdStore({ endpoints: spec.endpoints, prefix: spec.prefix, historyLimit: spec.historyLimit });
 }
