@@ -3,8 +3,7 @@
  * checks (apiVersion, kind, name, namespace), validation by @sluice/config, apiVersion rewriting.
  */
 
-import type { Finding, KindInfo, Resource } from '@sluice/config';
-import * as config from '@sluice/config';
+import { type Finding, type KindInfo, type Resource, validateResource } from '@sluice/config';
 import type { StoredObject } from '@sluice/store';
 import { validateLabelsAndAnnotations, validateName, validateNamespaceName } from './metadata-validation.js';
 import { apiVersionOf, type ResourceTarget } from './routes.js';
@@ -77,12 +76,6 @@ export interface Verdict {
   warnings: string[];
 }
 
-function specFindings(obj: Resource): Finding[] {
-  const validate = (config as Record<string, unknown>)['validateResource'];
-  if (typeof validate !== 'function') return [];
-  return (validate as (r: Resource) => Finding[])(obj);
-}
-
 function findingText(f: Finding): string {
   return f.hint ? `${f.message} (${f.hint})` : f.message;
 }
@@ -96,7 +89,7 @@ export function validateObject(obj: Resource, kind: KindInfo): Verdict {
   causes.push(...validateLabelsAndAnnotations(meta));
   const warnings: string[] = [];
   const flagged = new Set(causes.map((c) => c.field));
-  for (const f of specFindings(obj)) {
+  for (const f of validateResource(obj)) {
     if (f.severity === 'error') {
       // Metadata problems found above are reported once, in the Kubernetes wording.
       if (!flagged.has(f.path))

@@ -8,7 +8,7 @@ import { toExternal } from './objects.js';
 import { sendJson } from './respond.js';
 import { apiVersionOf, type ResourceTarget } from './routes.js';
 import { ApiError, errors } from './status.js';
-import { fromStoreError } from './store-errors.js';
+import { fromStoreError, fromStoreReadError } from './store-errors.js';
 import { buildTable } from './table.js';
 
 export interface ReadCall {
@@ -69,7 +69,7 @@ export async function getObject(store: Store, call: ReadCall): Promise<void> {
   try {
     obj = await store.get({ kind: target.kind.kind, namespace: target.kind.namespaced ? target.namespace! : '', name });
   } catch (err) {
-    throw fromStoreError(err, target, name);
+    throw fromStoreReadError(err, target, name);
   }
   if (!obj) throw errors.notFound(target.kind.plural, target.kind.group, name);
   const ext = toExternal(obj, target);

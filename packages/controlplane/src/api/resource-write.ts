@@ -17,7 +17,7 @@ import type { ReadCall } from './resource-read.js';
 import { sendJson } from './respond.js';
 import { apiVersionOf, type ResourceTarget } from './routes.js';
 import { ApiError, errors, successStatus } from './status.js';
-import { fromStoreError } from './store-errors.js';
+import { fromStoreError, fromStoreReadError } from './store-errors.js';
 
 export interface WriteContext {
   store: Store;
@@ -51,7 +51,7 @@ async function getExisting(ctx: WriteContext, target: ResourceTarget, name: stri
   try {
     obj = await ctx.store.get(keyOf(target, name));
   } catch (err) {
-    throw fromStoreError(err, target, name);
+    throw fromStoreReadError(err, target, name);
   }
   if (!obj) throw errors.notFound(target.kind.plural, target.kind.group, name);
   return obj;

@@ -3,6 +3,16 @@ import { StoreError } from '@sluice/store';
 import type { ResourceTarget } from './routes.js';
 import { ApiError, errors } from './status.js';
 
+/**
+ * For reads of one object: a name the store refuses as a key (too long, say) names nothing, so the
+ * answer is NotFound, as from Kubernetes.
+ */
+export function fromStoreReadError(err: unknown, target: ResourceTarget, name: string): ApiError {
+  if (err instanceof StoreError && err.code === 'Invalid')
+    return errors.notFound(target.kind.plural, target.kind.group, name);
+  return fromStoreError(err, target, name);
+}
+
 export function fromStoreError(err: unknown, target: ResourceTarget, name: string): ApiError {
   if (err instanceof ApiError) return err;
   if (!(err instanceof StoreError)) return errors.internal(err instanceof Error ? err.message : String(err));
