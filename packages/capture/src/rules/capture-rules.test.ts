@@ -126,6 +126,7 @@ test('with a sink interface, a filter section refuses at once what would be disc
       ':OUTPUT ACCEPT [0:0]',
       ':SLUICE_SINK - [0:0]',
       '-A OUTPUT -o sink0 -j SLUICE_SINK',
+      '-A SLUICE_SINK -m conntrack --ctstate DNAT -j RETURN',
       '-A SLUICE_SINK -p tcp -j REJECT --reject-with tcp-reset',
       '-A SLUICE_SINK -j REJECT --reject-with icmp-port-unreachable',
       'COMMIT',

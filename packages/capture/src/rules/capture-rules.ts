@@ -20,8 +20,9 @@ export interface CaptureOptions {
   interfaceName?: string;
   /**
    * The namespace's discard interface (`sink0`, holder of the default route). When given, a filter-table
-   * chain `SLUICE_SINK` refuses at once what would be routed there (TCP reset, ICMP unreachable for the
-   * rest), so an uncaptured connection to an unrouted address fails fast instead of timing out.
+   * chain `SLUICE_SINK` refuses at once what would be routed there and was not redirected (TCP reset,
+   * ICMP unreachable for the rest), so an uncaptured connection to an unrouted address fails fast
+   * instead of timing out.
    */
   sinkInterface?: string;
 }
@@ -88,6 +89,8 @@ function filterTable(o: CheckedOptions, unreachable: string): string {
     ':OUTPUT ACCEPT [0:0]',
     `:${c.sink} - [0:0]`,
     `-A OUTPUT -o ${o.sinkInterface} -j ${c.sink}`,
+    // the filter hook still sees the pre-NAT output device: let redirected (captured) traffic through
+    `-A ${c.sink} -m conntrack --ctstate DNAT -j RETURN`,
     `-A ${c.sink} -p tcp -j REJECT --reject-with tcp-reset`,
     `-A ${c.sink} -j REJECT --reject-with ${unreachable}`,
     'COMMIT',
