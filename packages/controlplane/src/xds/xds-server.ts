@@ -1,0 +1,290 @@
+/**
+ * The xDS server: Envoy's Aggregated Discovery Service (state of the world) over gRPC. It takes
+ * snapshots from a {@link ConfigSource}, debounces bursts of changes, generates each proxy's
+ * resources (shared per proxy shape) and pushes only the types whose version changed.
+ * `close()` ends streams and stops gracefully; `destroy()` stops at once. Both are idempotent.
+ */
+import * as grpc from '@grpc/grpc-js';
+import { adsService, type DiscoveryRequest } from '@sluice/xds';
+import type { Registry } from 'prom-client';
+import type { ConfigSnapshot } from '../translate/types.js';
+import { configDump } from './config-dump.js';
+import type { ConfigSource } from './config-source.js';
+import { SerializedResponse } from './encoded-resources.js';
+import { XdsListenError, XdsServerClosedError } from './errors.js';
+import { silentLogger, type XdsLogger } from './logger.js';
+import { createXdsMetrics, type XdsMetrics } from './metrics.js';
+import { ProxyStream } from './proxy-stream.js';
+import type { ProxyStatus, WaitForAcksResult } from './status.js';
+
+export interface XdsServerOptions {
+  source: ConfigSource;
+  logger?: XdsLogger;
+  /** Quiet time after a change before pushing, so bursts coalesce. Default 50 ms. */
+  debounceMs?: number;
+  /** Longest a continuous burst may delay a push. Default 10 × debounceMs. */
+  maxDebounceMs?: number;
+  /** Prometheus registry for the server's metrics; a private one by default. */
+  registry?: Registry;
+}
+
+interface AckWaiter {
+  seq: number | undefined;
+  revision: string;
+  proxies: string[];
+  resolve: (r: WaitForAcksResult) => void;
+  timer: NodeJS.Timeout;
+}
+
+function revisionAtLeast(a: string, b: string): boolean {
+  if (/^\d+$/.test(a) && /^\d+$/.test(b)) return BigInt(a) >= BigInt(b);
+  return a === b;
+}
+
+export class XdsServer {
+  readonly #source: ConfigSource;
+  readonly #logger: XdsLogger;
+  readonly #debounceMs: number;
+  readonly #maxDebounceMs: number;
+  readonly metrics: XdsMetrics;
+  readonly #streams = new Set<ProxyStream>();
+  readonly #waiters = new Set<AckWaiter>();
+  readonly #revisions: string[] = [];
+  #server: grpc.Server | undefined;
+  #current: { snapshot: ConfigSnapshot; seq: number } | undefined;
+  #unsubscribe: (() => void) | undefined;
+  #debounceTimer: NodeJS.Timeout | undefined;
+  #burstStart = 0;
+  #ready: Promise<void> | undefined;
+  #closed = false;
+
+  constructor(opts: XdsServerOptions) {
+    if (!opts?.source) throw new TypeError('XdsServer: option "source" (a ConfigSource) is required');
+    const debounce = opts.debounceMs ?? 50;
+    if (!Number.isFinite(debounce) || debounce < 0) {
+      throw new RangeError(`XdsServer: debounceMs must be a number ≥ 0 (got ${opts.debounceMs})`);
+    }
+    this.#source = opts.source;
+    this.#logger = opts.logger ?? silentLogger;
+    this.#debounceMs = debounce;
+    this.#maxDebounceMs = opts.maxDebounceMs ?? Math.max(10 * debounce, debounce);
+    this.metrics = createXdsMetrics(opts.registry);
+  }
+
+  /** Starts serving on every address at `port` (0 = pick one). Resolves with the bound port. */
+  async listen(addresses: string[], port: number): Promise<number> {
+    if (this.#closed) throw new XdsServerClosedError();
+    if (this.#server) throw new XdsListenError('XdsServer.listen: already listening');
+    if (addresses.length === 0) throw new XdsListenError('XdsServer.listen: give at least one address');
+    this.#start();
+    const server = new grpc.Server({ 'grpc.max_send_message_length': -1, 'grpc.max_receive_message_length': 16 << 20 });
+    server.addService(serializedAdsService(), {
+      StreamAggregatedResources: (call: grpc.ServerDuplexStream<DiscoveryRequest, SerializedResponse>) =>
+        this.#onStream(call),
+      DeltaAggregatedResources: (call: grpc.ServerDuplexStream<unknown, unknown>) => {
+        call.emit('error', { code: grpc.status.UNIMPLEMENTED, details: 'Sluice serves state-of-the-world ADS only' });
+      },
+    });
+    this.#server = server;
+    let bound = port;
+    for (const address of addresses) {
+      const host = address.includes(':') ? `[${address}]` : address;
+      bound = await new Promise<number>((resolve, reject) => {
+        server.bindAsync(`${host}:${bound}`, grpc.ServerCredentials.createInsecure(), (err, p) =>
+          err ? reject(new XdsListenError(`cannot listen on ${host}:${bound}: ${err.message}`)) : resolve(p),
+        );
+      });
+    }
+    return bound;
+  }
+
+  #start(): void {
+    if (this.#ready) return;
+    this.#unsubscribe = this.#source.onChange(() => this.#scheduleProcess());
+    this.#ready = this.#source.ready().then(() => {
+      if (!this.#current) this.#process();
+    });
+  }
+
+  #scheduleProcess(): void {
+    if (this.#closed) return;
+    const now = Date.now();
+    if (!this.#debounceTimer) this.#burstStart = now;
+    clearTimeout(this.#debounceTimer);
+    const wait = Math.min(this.#debounceMs, Math.max(0, this.#burstStart + this.#maxDebounceMs - now));
+    this.#debounceTimer = setTimeout(() => {
+      this.#debounceTimer = undefined;
+      this.#process();
+    }, wait);
+  }
+
+  /** Takes the source's snapshot and pushes it to every stream. */
+  #process(): void {
+    if (this.#closed) return;
+    const snapshot = this.#source.snapshot();
+    if (this.#current?.snapshot === snapshot) return;
+    const seq = (this.#current?.seq ?? -1) + 1;
+    this.#current = { snapshot, seq };
+    this.#revisions[seq] = snapshot.revision;
+    for (const s of this.#streams) s.push();
+    this.#checkWaiters();
+  }
+
+  #onStream(call: grpc.ServerDuplexStream<DiscoveryRequest, SerializedResponse>): void {
+    const stream = new ProxyStream(call, {
+      current: () => this.#current!,
+      metrics: this.metrics,
+      logger: this.#logger,
+      changed: () => {},
+    });
+    this.#streams.add(stream);
+    this.metrics.connected.set(this.#streams.size);
+    let queue = this.#ready ?? Promise.resolve();
+    const end = () => {
+      if (stream.closed) return;
+      stream.closed = true;
+      this.#streams.delete(stream);
+      this.metrics.connected.set(this.#streams.size);
+      if (stream.proxy) this.#logger.info({ proxy: stream.id }, 'proxy disconnected');
+      this.#checkWaiters();
+    };
+    call.on('data', (req: DiscoveryRequest) => {
+      queue = queue.then(() => {
+        if (stream.closed || this.#closed) return;
+        try {
+          stream.handle(req);
+          stream.afterRequest();
+          this.#checkWaiters();
+        } catch (err) {
+          const e = err as Error & { code?: string };
+          this.#logger.warn({ proxy: stream.id, err: e.message }, 'ending stream');
+          call.emit('error', { code: grpc.status.INVALID_ARGUMENT, details: e.message });
+          end();
+        }
+      });
+    });
+    call.on('end', () => {
+      end();
+      call.end();
+    });
+    call.on('error', end);
+    call.on('cancelled', end);
+    call.on('close', end);
+  }
+
+  /** The current snapshot revision the server has processed ("" before the first). */
+  revision(): string {
+    return this.#current?.snapshot.revision ?? '';
+  }
+
+  /** One entry per open stream that has identified itself. */
+  statuses(): ProxyStatus[] {
+    return [...this.#streams]
+      .filter((s) => s.proxy)
+      .map((s) => s.status())
+      .sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+  }
+
+  /** An Envoy-ConfigDump-like object of what was sent to the proxy, or undefined if it is not connected. */
+  configDump(proxyId: string): Record<string, unknown> | undefined {
+    const stream = this.#latestStream(proxyId);
+    return stream ? configDump(stream) : undefined;
+  }
+
+  #latestStream(proxyId: string): ProxyStream | undefined {
+    let found: ProxyStream | undefined;
+    for (const s of this.#streams) if (s.id === proxyId || s.proxy?.podName === proxyId) found = s;
+    return found;
+  }
+
+  /**
+   * Resolves when every given proxy (default: all connected now) has acked the config of snapshot
+   * revision `version` (default: the newest, including a change still being debounced), or at
+   * `timeoutMs` with the ones that had not.
+   */
+  waitForAcks(opts: { version?: string; timeoutMs: number; proxies?: string[] }): Promise<WaitForAcksResult> {
+    const pendingChange = this.#debounceTimer !== undefined;
+    const revision = opts.version ?? (pendingChange ? this.#source.snapshot().revision : this.revision());
+    const proxies = opts.proxies ?? [...new Set(this.statuses().map((s) => s.id))];
+    return new Promise((resolve) => {
+      const waiter: AckWaiter = {
+        seq: undefined,
+        revision,
+        proxies,
+        resolve,
+        timer: setTimeout(() => this.#finishWaiter(waiter), Math.max(0, opts.timeoutMs)),
+      };
+      this.#waiters.add(waiter);
+      this.#checkWaiters();
+    });
+  }
+
+  #seqFor(revision: string): number | undefined {
+    for (let i = 0; i < this.#revisions.length; i++) {
+      const r = this.#revisions[i];
+      if (r !== undefined && revisionAtLeast(r, revision)) return i;
+    }
+    return undefined;
+  }
+
+  #ackedBy(proxyId: string, seq: number | undefined): boolean {
+    if (seq === undefined) return false;
+    for (const s of this.#streams) if (s.id === proxyId && s.syncedSeq >= seq) return true;
+    return false;
+  }
+
+  #checkWaiters(): void {
+    for (const w of this.#waiters) {
+      w.seq ??= this.#seqFor(w.revision);
+      if (w.seq !== undefined && w.proxies.every((p) => this.#ackedBy(p, w.seq))) this.#finishWaiter(w);
+    }
+  }
+
+  #finishWaiter(w: AckWaiter): void {
+    if (!this.#waiters.delete(w)) return;
+    clearTimeout(w.timer);
+    const acked = w.proxies.filter((p) => this.#ackedBy(p, w.seq));
+    const notAcked = w.proxies.filter((p) => !acked.includes(p));
+    const nacked = notAcked.filter((p) => [...this.#streams].some((s) => s.id === p && s.hasNack()));
+    w.resolve({ version: w.revision, acked, notAcked, nacked });
+  }
+
+  /** Ends every stream, then stops the gRPC server. Idempotent. */
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#shutdownState();
+    const server = this.#server;
+    for (const s of this.#streams) s.call.end();
+    if (server) await new Promise<void>((resolve) => server.tryShutdown(() => resolve()));
+    this.#server = undefined;
+  }
+
+  /** Stops at once, cancelling every stream. Idempotent. */
+  destroy(): void {
+    if (!this.#closed) this.#shutdownState();
+    this.#server?.forceShutdown();
+    this.#server = undefined;
+  }
+
+  #shutdownState(): void {
+    this.#closed = true;
+    clearTimeout(this.#debounceTimer);
+    this.#debounceTimer = undefined;
+    this.#unsubscribe?.();
+    for (const w of [...this.#waiters]) this.#finishWaiter(w);
+  }
+}
+
+/** The ADS service definition with a serializer that passes pre-serialized responses through. */
+function serializedAdsService(): grpc.ServiceDefinition {
+  const base = adsService();
+  const out: Record<string, grpc.MethodDefinition<unknown, unknown>> = {};
+  for (const [name, def] of Object.entries(base)) {
+    const orig = def.responseSerialize;
+    out[name] = {
+      ...def,
+      responseSerialize: (value: unknown) => (value instanceof SerializedResponse ? value.bytes : orig(value)),
+    };
+  }
+  return out as grpc.ServiceDefinition;
+}
