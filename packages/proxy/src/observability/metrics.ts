@@ -58,13 +58,13 @@ export class ProxyMetrics {
     });
     this.tcpSentBytes = new Counter({
       name: 'istio_tcp_sent_bytes_total',
-      help: 'Bytes sent towards the upstream (request direction) over TCP connections',
+      help: 'Bytes sent to the downstream (response direction) over TCP connections',
       labelNames: tcpLabelNames,
       registers,
     });
     this.tcpReceivedBytes = new Counter({
       name: 'istio_tcp_received_bytes_total',
-      help: 'Bytes received from the upstream (response direction) over TCP connections',
+      help: 'Bytes received from the downstream (request direction) over TCP connections',
       labelNames: tcpLabelNames,
       registers,
     });
