@@ -14,6 +14,7 @@ export interface LocalReply {
 const beforeHeaders = 'upstream connect error or disconnect/reset before headers.';
 
 export const localReplies = {
+  missingHost: { status: 400, body: '', flag: 'DPE', details: 'missing_host_header' },
   noRoute: { status: 404, body: '', flag: 'NR', details: 'route_not_found' },
   noCluster: (status: number, cluster: string, why: string): LocalReply => ({
     status,

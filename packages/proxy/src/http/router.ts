@@ -119,6 +119,10 @@ export class RequestRouter {
     rec: RequestRecord,
     gone: AbortSignal,
   ): Promise<void> {
+    if (req.httpVersion === '1.1' && req.headers.host === undefined) {
+      res.shouldKeepAlive = false;
+      return this.#local(res, rec, localReplies.missingHost);
+    }
     const h = this.handoff;
     const routes = typeof h.routes === 'function' ? h.routes() : h.routes;
     const vh = routes ? selectVirtualHost(routes, view.authority) : undefined;

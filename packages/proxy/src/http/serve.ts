@@ -98,7 +98,8 @@ function serverFor(limits: Required<HttpServerLimits>): http.Server {
   server = http.createServer({
     insecureHTTPParser: false,
     maxHeaderSize: limits.maxHeaderBytes,
-    requireHostHeader: true,
+    // checked by the router so the rejection is logged (Envoy: missing_host_header)
+    requireHostHeader: false,
     headersTimeout: limits.headersTimeoutMs,
     requestTimeout: limits.requestTimeoutMs,
     keepAliveTimeout: limits.idleTimeoutMs,
