@@ -1,6 +1,15 @@
+export {
+  type AnalyzeOptions,
+  analyze,
+  type TcpPortConflict,
+  tcpPortConflicts,
+  type Workload,
+  workloadsOf,
+} from './analyze/index.js';
 export * from './codec.js';
 export * from './codes.js';
 export { readManifestPaths } from './files.js';
+export { dedupeFindings, type FormatOptions, formatFindings } from './format.js';
 export * from './hosts.js';
 export * from './kinds.js';
 export { copyLineTable, lineOf } from './lines.js';

@@ -58,7 +58,6 @@ export function validateServiceEntry(spec: unknown, out: FindingCollector): void
     );
   }
 
-  const addressCount = listAt(spec, 'addresses').length;
   const portNames = new Map<string, number>();
   const portNumbers = new Map<number, number>();
   let nonHttpTlsPort = -1;
@@ -117,17 +116,10 @@ export function validateServiceEntry(spec: unknown, out: FindingCollector): void
         `${p}.protocol`,
         `port ${number ?? ''} is UDP: accepted, but Sluice carries no UDP traffic`,
       );
-    if (addressCount === 0 && (protocol === undefined || protocol === '' || protocol.toUpperCase() === 'TCP')) {
-      out.add(
-        'addressesRequired',
-        p,
-        `addresses are required for ports serving TCP (or unset) protocol: port ${number ?? '?'} with no spec.addresses claims every IP on that port`,
-        'list the external IPs or CIDRs in spec.addresses',
-      );
-    }
     if (nonHttpTlsPort < 0 && !isHttpProtocol(protocol) && !isTlsProtocol(protocol)) nonHttpTlsPort = i;
   });
 
+  checkAddressesRequired(spec, out);
   if (resolution !== 'NONE' && hosts.length > 1 && nonHttpTlsPort >= 0) {
     out.add(
       'multipleHostsTcp',
@@ -204,4 +196,20 @@ export function validateServiceEntry(spec: unknown, out: FindingCollector): void
       );
     }
   }
+}
+
+/** IST0134: each TCP (or unset-protocol) port of an entry without addresses. Shared by validation and analysis. */
+export function checkAddressesRequired(spec: unknown, out: FindingCollector): void {
+  if (listAt(spec, 'addresses').length > 0) return;
+  listAt(spec, 'ports').forEach((port, i) => {
+    if (!isObj(port)) return;
+    const protocol = strAt(port, 'protocol');
+    if (protocol !== undefined && protocol !== '' && protocol.toUpperCase() !== 'TCP') return;
+    out.add(
+      'addressesRequired',
+      `spec.ports[${i}]`,
+      `addresses are required for ports serving TCP (or unset) protocol: port ${numAt(port, 'number') ?? '?'} with no spec.addresses claims every IP on that port`,
+      'list the external IPs or CIDRs in spec.addresses',
+    );
+  });
 }

@@ -1,0 +1,2 @@
+export { buildProgram } from './program.js';
+export { SLUICE_VERSION } from './version.js';
