@@ -90,6 +90,8 @@ export class SqliteStore implements Store {
   private closed = false;
   private readonly sql: {
     getObject: SqliteStatement<{ json: string }>;
+    listKind: SqliteStatement<{ json: string }>;
+    listNamespace: SqliteStatement<{ json: string }>;
     insertObject: SqliteStatement;
     updateObject: SqliteStatement;
     deleteObject: SqliteStatement;
@@ -109,6 +111,8 @@ export class SqliteStore implements Store {
     this.historyLimit = historyLimit;
     this.compactSlack = Math.max(1, Math.floor(historyLimit / 10));
     this.pollIntervalMs = opts.pollIntervalMs ?? 25;
+    if (!(this.pollIntervalMs >= 1))
+      throw new StoreError('Invalid', `pollIntervalMs: ${opts.pollIntervalMs} must be at least 1`);
     try {
       this.db = openSqliteDatabase(path, { timeout: opts.busyTimeoutMs ?? 5000 });
     } catch (err) {
@@ -120,6 +124,8 @@ export class SqliteStore implements Store {
       this.db.transaction(() => this.db.exec(SCHEMA)).immediate();
       this.sql = {
         getObject: this.db.prepare('SELECT json FROM objects WHERE kind = ? AND namespace = ? AND name = ?'),
+        listKind: this.db.prepare('SELECT json FROM objects WHERE kind = ? ORDER BY namespace, name'),
+        listNamespace: this.db.prepare('SELECT json FROM objects WHERE kind = ? AND namespace = ? ORDER BY name'),
         insertObject: this.db.prepare(
           'INSERT INTO objects (kind, namespace, name, json, revision) VALUES (?, ?, ?, ?, ?)',
         ),
@@ -159,12 +165,8 @@ export class SqliteStore implements Store {
           const revision = this.metaValue('revision');
           const rows =
             filter.namespace === undefined
-              ? this.db
-                  .prepare<{ json: string }>('SELECT json FROM objects WHERE kind = ? ORDER BY namespace, name')
-                  .all(kind)
-              : this.db
-                  .prepare<{ json: string }>('SELECT json FROM objects WHERE kind = ? AND namespace = ? ORDER BY name')
-                  .all(kind, filter.namespace);
+              ? this.sql.listKind.all(kind)
+              : this.sql.listNamespace.all(kind, filter.namespace);
           const items: StoredObject[] = [];
           for (const row of rows) {
             const obj = JSON.parse(row.json) as StoredObject;
