@@ -18,7 +18,7 @@ import { labelsMatch } from './mesh-services.js';
 import { buildNameTable } from './name-table.js';
 import { type ProxyScope, proxyScope } from './proxy-scope.js';
 import { buildRoutes } from './routes.js';
-import type { ConfigSnapshot, GeneratedResources, PortConflict, ProxyInfo } from './types.js';
+import type { ConfigSnapshot, GeneratedResources, ProxyInfo } from './types.js';
 
 /** The key under which proxies share generated resources. */
 export function proxyShapeKey(proxy: Pick<ProxyInfo, 'namespace' | 'labels'>): string {
@@ -91,23 +91,4 @@ export function generateProxyResources(proxy: ProxyInfo, cfg: ConfigSnapshot): G
   const result = generate(index, cfg, proxy);
   index.shapeCache.set(key, result);
   return result;
-}
-
-/**
- * Shared-port conflicts across the whole mesh (every service, ignoring Sidecar scoping and
- * exportTo): what `status` and the conflict metric report. Istio's winner keeps the port.
- */
-export function tcpPortConflicts(cfg: ConfigSnapshot): PortConflict[] {
-  const index = meshIndex(cfg);
-  const scope: ProxyScope = {
-    namespace: '',
-    labels: {},
-    mode: 'ALLOW_ANY',
-    audit: false,
-    services: index.services,
-    virtualServices: [],
-    destinationRules: [],
-  };
-  const facts = buildOutboundClusters(index, scope).facts;
-  return buildOutboundListeners(scope, facts, fallbackChain(scope, 'mesh-default')).conflicts;
 }
