@@ -37,6 +37,7 @@ export async function cleanup(options: CleanupOptions = {}): Promise<CleanupRepo
   const vethPrefix = checkPrefix('vethPrefix', options.vethPrefix ?? options.prefix ?? DefaultPrefixes.veth);
   const report: CleanupReport = { namespaces: [], killedPids: [], veths: [], bridges: [], netnsDirs: [] };
 
+  const dirs = (await readdir('/etc/netns').catch(() => [] as string[])).filter((d) => d.startsWith(netnsPrefix));
   const namespaces = (await ip('netns', 'list')).stdout
     .split('\n')
     .map((line) => line.split(' ')[0] ?? '')
@@ -46,8 +47,7 @@ export async function cleanup(options: CleanupOptions = {}): Promise<CleanupRepo
     report.killedPids.push(...(await removeNetnsHost({ netns, vethHost: `${netns}-none` }).catch(() => [])));
     report.namespaces.push(netns);
   }
-  const dirs = await readdir('/etc/netns').catch(() => [] as string[]);
-  for (const dir of dirs.filter((d) => d.startsWith(netnsPrefix))) {
+  for (const dir of dirs) {
     await rm(`/etc/netns/${dir}`, { recursive: true, force: true });
     report.netnsDirs.push(dir);
   }

@@ -109,7 +109,7 @@ export async function createMeshNetwork(options: MeshNetworkOptions): Promise<Me
 /** Removes the mesh bridge. Idempotent. Hosts attached to it should be destroyed first. */
 export async function destroyMeshNetwork(mesh: Pick<MeshNetwork, 'bridge'>): Promise<void> {
   await ip('link', 'del', mesh.bridge).catch((err: Error & { stderr?: string }) => {
-    if (!/Cannot find device|does not exist/.test(err.stderr ?? '')) throw err;
+    if (!/Cannot find device|No such device|does not exist/.test(err.stderr ?? '')) throw err;
   });
 }
 

@@ -85,5 +85,5 @@ export async function removeNetnsHost(names: HostNames): Promise<number[]> {
 }
 
 function ignoreMissing(err: Error & { stderr?: string }): void {
-  if (!/No such file|Cannot find device|does not exist|Invalid argument/.test(err.stderr ?? '')) throw err;
+  if (!/No such file|No such device|Cannot find device|does not exist/.test(err.stderr ?? '')) throw err;
 }

@@ -158,8 +158,9 @@ function waitForGreeting(host: string, port: number, timeoutMs: number, hasExite
       socket.setTimeout(1000, () => socket.destroy());
       socket.once('data', (chunk: Buffer) => {
         socket.destroy();
-        // a MySQL greeting: 3-byte length, sequence 0, protocol version 10 (or 0xff error packet)
-        if (chunk.length > 4 && chunk[4] === 10) resolve();
+        // a server greeting (protocol 10) or, for a host without users yet, error packet 0xff
+        // ("host is not allowed to connect"): either way a live server answered on that address
+        if (chunk.length > 4 && (chunk[4] === 10 || chunk[4] === 0xff)) resolve();
         else setTimeout(attempt, 100);
       });
       socket.once('error', () => setTimeout(attempt, 100));
