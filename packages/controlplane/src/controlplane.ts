@@ -7,7 +7,8 @@ import { join } from 'node:path';
 import { openSqliteStore, type Store } from '@sluice/store';
 import pino, { type Logger } from 'pino';
 import { ensureCredentials, serverUrl, writeKubeconfig } from './api/credentials.js';
-import { ApiServer, type DebugSource } from './api/server.js';
+import { ApiServer } from './api/server.js';
+import { StoreConfigSource, XdsServer } from './xds/index.js';
 
 export interface ControlPlaneOptions {
   dataDir: string;
@@ -49,23 +50,22 @@ export class ControlPlane {
     readonly apiUrl: string,
     readonly kubeconfigPath: string,
     readonly logger: Logger,
-    private readonly xds: XdsHandle | undefined,
+    /** The xDS (ADS) server pushing this control plane's config to proxies. */
+    readonly xds: XdsServer,
+    readonly xdsPort: number,
+    private readonly source: StoreConfigSource,
   ) {}
 
   get apiPort(): number {
     return this.api.address().port;
   }
 
-  /** The xDS server's port, when one is running. */
-  get xdsPort(): number | undefined {
-    return this.xds?.port;
-  }
-
   /** Graceful: ends watches, waits for requests, stops xDS, closes the store. Idempotent. */
   close(): Promise<void> {
     this.closing ??= (async () => {
       await this.api.close();
-      await this.xds?.close();
+      await this.xds.close();
+      this.source.close();
       await this.store.close();
       this.logger.info('control plane stopped');
     })();
@@ -75,16 +75,9 @@ export class ControlPlane {
   /** Immediate: drops connections, then closes the store. Idempotent. */
   destroy(): Promise<void> {
     this.api.destroy();
-    this.xds?.destroy();
+    this.xds.destroy();
     return this.close();
   }
-}
-
-/** What the control plane needs from the xDS server it runs. */
-interface XdsHandle extends DebugSource {
-  port: number;
-  close(): Promise<void>;
-  destroy(): void;
 }
 
 async function openStore(opts: ControlPlaneOptions): Promise<Store> {
@@ -106,9 +99,12 @@ export async function startControlPlane(opts: ControlPlaneOptions): Promise<Cont
   const apiAddress = opts.apiAddress ?? '127.0.0.1';
   mkdirSync(opts.dataDir, { recursive: true, mode: 0o700 });
   const store = await openStore(opts);
+  const source = new StoreConfigSource(store, { logger: logger.child({ component: 'xds' }) });
+  const xds = new XdsServer({ source, logger: logger.child({ component: 'xds' }) });
   let api: ApiServer | undefined;
-  const xds: XdsHandle | undefined = undefined;
   try {
+    const xdsAddresses = opts.xdsAddresses ?? ['127.0.0.1'];
+    const xdsPort = await xds.listen(xdsAddresses, opts.xdsPort ?? 15010);
     const creds = opts.insecureHttp ? undefined : ensureCredentials(opts.dataDir, apiAddress);
     api = new ApiServer({
       store,
@@ -122,10 +118,20 @@ export async function startControlPlane(opts: ControlPlaneOptions): Promise<Cont
     const addr = await api.listen();
     const apiUrl = serverUrl(creds ? 'https' : 'http', apiAddress, addr.port);
     const kubeconfigPath = writeKubeconfig(opts.dataDir, apiUrl, creds);
-    logger.info({ api: apiUrl, kubeconfig: kubeconfigPath, store: opts.store ?? 'sqlite' }, 'control plane started');
-    return new ControlPlane(store, api, apiUrl, kubeconfigPath, logger, xds);
+    logger.info(
+      {
+        api: apiUrl,
+        kubeconfig: kubeconfigPath,
+        xds: xdsAddresses.map((a) => `${a}:${xdsPort}`),
+        store: opts.store ?? 'sqlite',
+      },
+      'control plane started',
+    );
+    return new ControlPlane(store, api, apiUrl, kubeconfigPath, logger, xds, xdsPort, source);
   } catch (err) {
     api?.destroy();
+    xds.destroy();
+    source.close();
     await store.close();
     throw err;
   }

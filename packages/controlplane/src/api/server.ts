@@ -29,8 +29,13 @@ import { ApiError, errors } from './status.js';
 /** What the xDS server offers the API's debug endpoints. */
 export interface DebugSource {
   statuses(): unknown;
+  /** undefined when no proxy with that id is connected. */
   configDump(proxyId: string): unknown;
+  waitForAcks(opts: { version?: string; timeoutMs: number }): Promise<unknown>;
 }
+
+/** Longest `/debug/wait_for_acks` may hold a request. */
+const MAX_ACK_WAIT_SECONDS = 300;
 
 export interface ApiServerOptions {
   store: Store;
@@ -256,7 +261,21 @@ export class ApiServer {
         return () => {
           const proxyId = url.searchParams.get('proxyID') ?? url.searchParams.get('proxyId');
           if (!proxyId) throw errors.badRequest('the proxyID query parameter is required');
-          return this.sendDebug(res, (d) => d.configDump(proxyId));
+          return this.sendDebug(res, (d) => {
+            const dump = d.configDump(proxyId);
+            if (dump === undefined) throw new ApiError(404, 'NotFound', `no proxy "${proxyId}" is connected`);
+            return dump;
+          });
+        };
+      case '/debug/wait_for_acks':
+        return () => {
+          const seconds = Number(url.searchParams.get('timeoutSeconds') ?? '30');
+          if (!Number.isFinite(seconds) || seconds < 0 || seconds > MAX_ACK_WAIT_SECONDS)
+            throw errors.badRequest(`timeoutSeconds must be between 0 and ${MAX_ACK_WAIT_SECONDS}`);
+          const version = url.searchParams.get('version');
+          return this.sendDebug(res, (d) =>
+            d.waitForAcks(version ? { version, timeoutMs: seconds * 1000 } : { timeoutMs: seconds * 1000 }),
+          );
         };
       default:
         return undefined;
