@@ -31,8 +31,8 @@ function order(a: Finding, b: Finding): number {
 /** Reads, validates and analyses the manifests under `paths`; the findings of all three steps. */
 export async function analyzePaths(paths: string[]): Promise<{ findings: Finding[]; objects: number }> {
   const { resources, findings } = await readManifestPaths(paths);
+  for (const r of resources) findings.push(...validateResource(r));
   const normalized = resources.map((r) => normalizeResource(r));
-  for (const r of normalized) findings.push(...validateResource(r));
   const hasWorkloads = normalized.some((r) => WORKLOAD_KINDS.has(r.kind));
   findings.push(...analyze(normalized, hasWorkloads ? { workloads: workloadsOf(normalized) } : {}));
   return { findings: dedupeFindings(findings).sort(order), objects: resources.length };

@@ -1,9 +1,11 @@
 /** Every sluice command, registered in this order. Add a command: one file in this folder, one line here. */
 import type { Command } from 'commander';
 import * as analyze from './analyze.js';
+import * as proxyConfig from './proxy-config.js';
+import * as proxyStatus from './proxy-status.js';
 import * as version from './version.js';
 
-const COMMANDS: { register(program: Command): void }[] = [analyze, version];
+const COMMANDS: { register(program: Command): void }[] = [analyze, proxyStatus, proxyConfig, version];
 
 export function registerCommands(program: Command): void {
   for (const command of COMMANDS) command.register(program);

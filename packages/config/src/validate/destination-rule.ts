@@ -10,7 +10,7 @@ export function validateDestinationRule(spec: unknown, out: FindingCollector): v
   const host = strAt(spec, 'host');
   if (host === '') out.add('drHost', 'spec.host', 'spec.host is required');
   else if (host !== undefined) {
-    const problem = host === '*' ? 'it may not be "*" alone' : hostProblem(host);
+    const problem = hostProblem(host);
     if (problem) out.add('drHost', 'spec.host', `host ${JSON.stringify(host)} is not valid: ${problem}`);
   }
   validateTrafficPolicy(objAt(spec, 'trafficPolicy'), 'spec.trafficPolicy', out);
