@@ -4,7 +4,6 @@
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { compileRouteConfiguration } from './compile.js';
 import { rawExchange, startProxy, startUpstream, staticCluster, until } from './test-harness.js';
 
 async function setup(t: import('node:test').TestContext, limits = {}) {
@@ -13,11 +12,11 @@ async function setup(t: import('node:test').TestContext, limits = {}) {
     setTimeout(() => res.end(`served ${req.url}`), delay);
   });
   t.after(() => up.close());
-  const routes = compileRouteConfiguration({
+  const routes = {
     name: '80',
     virtual_hosts: [{ name: 'all', domains: ['*'], routes: [{ match: { prefix: '/' }, route: { cluster: 'up' } }] }],
-  });
-  const proxy = await startProxy(routes, [staticCluster('up', [up.endpoint])], { limits });
+  };
+  const proxy = await startProxy(routes, [staticCluster('up', [up.endpoint])], limits);
   t.after(() => proxy.close());
   return { up, proxy };
 }
@@ -66,8 +65,8 @@ for (const [name, bytes] of malformed) {
       [],
     );
     await until(() => proxy.logs.length > 0);
-    assert.equal(proxy.logs[0]?.responseCode, 400);
-    assert.equal(proxy.logs[0]?.responseFlags, 'DPE');
+    assert.equal(proxy.logs[0]?.response_code, 400);
+    assert.equal(proxy.logs[0]?.response_flags, 'DPE');
   });
 }
 

@@ -1,14 +1,15 @@
 import assert from 'node:assert/strict';
 import net from 'node:net';
 import { test } from 'node:test';
-import { compileRouteConfiguration } from './compile.js';
 import { request, startProxy, startUpstream, staticCluster, type Upstream, until } from './test-harness.js';
 
 const FAULT = 'type.googleapis.com/envoy.extensions.filters.http.fault.v3.HTTPFault';
 
+const routeConfig = (o: object) => o;
+
 // biome-ignore lint/suspicious/noExplicitAny: route JSON fixtures
 function rc(routes: any[], domains = ['*'], extra: any = {}) {
-  return compileRouteConfiguration({
+  return routeConfig({
     name: '9080',
     virtual_hosts: [{ name: 'test', domains, routes, ...extra }],
   });
@@ -30,7 +31,7 @@ test('virtual host chosen by Host: exact, *.suffix, prefix*, catch-all, with :po
     domains,
     routes: [{ match: { prefix: '/' }, route: { cluster: name } }],
   });
-  const routes = compileRouteConfiguration({
+  const routes = routeConfig({
     name: '80',
     virtual_hosts: [
       vh('exact', ['reviews', 'reviews.default.svc.cluster.local']),
@@ -62,7 +63,7 @@ test('virtual host chosen by Host: exact, *.suffix, prefix*, catch-all, with :po
 });
 
 test('no virtual host or no route answers 404 NR', async (t) => {
-  const routes = compileRouteConfiguration({
+  const routes = routeConfig({
     name: '80',
     virtual_hosts: [
       { name: 'a', domains: ['a'], routes: [{ match: { path: '/only' }, direct_response: { status: 200 } }] },
@@ -76,7 +77,7 @@ test('no virtual host or no route answers 404 NR', async (t) => {
   assert.equal(r2.status, 404);
   await until(() => proxy.logs.length === 2);
   assert.deepEqual(
-    proxy.logs.map((l) => l.responseFlags),
+    proxy.logs.map((l) => l.response_flags),
     ['NR', 'NR'],
   );
 });
@@ -181,9 +182,9 @@ test('end-user: jason goes to reviews v2, everyone else to v1 (Bookinfo request 
   assert.equal(JSON.parse(other.body).served, 'v1', 'exact match is case sensitive');
   assert.equal(v2.seen[0]?.headers['end-user'], 'jason', 'the header is forwarded');
   await until(() => proxy.logs.length === 3);
-  const log = proxy.logs.find((l) => l.upstreamCluster?.includes('|v2|'));
-  assert.equal(log?.responseCode, 200);
-  assert.equal(log?.upstreamHost, `127.0.0.1:${v2.endpoint.port}`);
+  const log = proxy.logs.find((l) => l.upstream_cluster?.includes('|v2|'));
+  assert.equal(log?.response_code, 200);
+  assert.equal(log?.upstream_host, `127.0.0.1:${v2.endpoint.port}`);
   assert.equal(log?.path, '/reviews/0');
 });
 
@@ -249,8 +250,13 @@ test('route timeout: a slow upstream gets 504 "upstream request timeout" flagged
   assert.equal(r.status, 504);
   assert.equal(r.body, 'upstream request timeout');
   await until(() => proxy.logs.length === 1);
-  assert.equal(proxy.logs[0]?.responseFlags, 'UT');
-  assert.equal(proxy.samples[0]?.responseCode, 504);
+  assert.equal(proxy.logs[0]?.response_flags, 'UT');
+  const metrics = await proxy.metrics.exposition();
+  assert.match(
+    metrics,
+    /istio_requests_total\{[^}]*destination_service_name="slow"[^}]*response_flags="UT",response_code="504"\} 1/,
+  );
+  assert.match(metrics, /istio_request_duration_milliseconds_count\{[^}]*response_code="504"\} 1/);
 });
 
 test('retries: an upstream failing twice succeeds on the third try; exhausted retries flag URX', async (t) => {
@@ -283,7 +289,7 @@ test('retries: an upstream failing twice succeeds on the third try; exhausted re
   assert.equal(exhausted.status, 503);
   assert.equal(exhausted.body, 'unavailable', 'the last upstream response is passed on');
   await until(() => proxy.logs.length === 2);
-  assert.equal(proxy.logs[1]?.responseFlags, 'URX');
+  assert.equal(proxy.logs[1]?.response_flags, 'URX');
 });
 
 test('retry on connect-failure moves on to another endpoint; without retries a refused connect is 503 UF', async (t) => {
@@ -322,7 +328,7 @@ test('retry on connect-failure moves on to another endpoint; without retries a r
   assert.equal(f.status, 503);
   assert.match(f.body, /^upstream connect error or disconnect\/reset before headers\. reset reason: /);
   await until(() => proxy.logs.length === 2);
-  assert.equal(proxy.logs[1]?.responseFlags, 'UF');
+  assert.equal(proxy.logs[1]?.response_flags, 'UF');
 });
 
 test('fault injection: fixed delay (DI) then the upstream answers; abort 500 and 555 (FI)', async (t) => {
@@ -375,11 +381,11 @@ test('fault injection: fixed delay (DI) then the upstream answers; abort 500 and
     'aborted requests never reach the upstream',
   );
   await until(() => proxy.logs.length === 4);
-  const byRoute = Object.fromEntries(proxy.logs.map((l) => [l.routeName, l]));
-  assert.equal(byRoute['delay']?.responseFlags, 'DI');
-  assert.ok((byRoute['delay']?.durationMs ?? 0) >= 150, 'the delay was applied');
-  assert.equal(byRoute['abort500']?.responseFlags, 'FI');
-  assert.equal(byRoute['abort555']?.responseCode, 555);
+  const byRoute = Object.fromEntries(proxy.logs.map((l) => [l.route_name, l]));
+  assert.equal(byRoute['delay']?.response_flags, 'DI');
+  assert.ok((byRoute['delay']?.duration ?? 0) >= 150, 'the delay was applied');
+  assert.equal(byRoute['abort500']?.response_flags, 'FI');
+  assert.equal(byRoute['abort555']?.response_code, 555);
 });
 
 test('a route to a missing subset answers 503 NC and the log names the subset', async (t) => {
@@ -391,8 +397,8 @@ test('a route to a missing subset answers 503 NC and the log names the subset', 
   const r = await request(proxy.port);
   assert.equal(r.status, 503);
   await until(() => proxy.logs.length === 1);
-  assert.equal(proxy.logs[0]?.responseFlags, 'NC');
-  assert.match(proxy.logs[0]?.responseCodeDetails ?? '', /subset "v3" of reviews\.default\.svc\.cluster\.local/);
+  assert.equal(proxy.logs[0]?.response_flags, 'NC');
+  assert.match(proxy.logs[0]?.response_code_details ?? '', /subset "v3" of reviews\.default\.svc\.cluster\.local/);
 });
 
 test('direct_response answers without an upstream (502 block_all under REGISTRY_ONLY)', async (t) => {
@@ -402,7 +408,7 @@ test('direct_response answers without an upstream (502 block_all under REGISTRY_
   const r = await request(proxy.port, { headers: { host: 'unknown.example.com' } });
   assert.equal(r.status, 502);
   await until(() => proxy.logs.length === 1);
-  assert.equal(proxy.logs[0]?.routeName, 'block_all');
+  assert.equal(proxy.logs[0]?.route_name, 'block_all');
 });
 
 test('header manipulation, rewrites, and the headers Envoy adds', async (t) => {
@@ -412,7 +418,7 @@ test('header manipulation, rewrites, and the headers Envoy adds', async (t) => {
     res.end('ok');
   });
   t.after(() => up.close());
-  const routes = compileRouteConfiguration({
+  const routes = routeConfig({
     name: '80',
     request_headers_to_add: [{ header: { key: 'x-global', value: 'rc' } }],
     virtual_hosts: [
@@ -479,33 +485,34 @@ test('upstream connections are pooled and reused across downstream connections',
   assert.equal(up.connections.size, 1, 'ten sequential requests share one upstream connection');
 });
 
-test('max_connections bounds upstream connections; excess requests over max_pending get 503 UO', async (t) => {
+test('max_connections bounds concurrent upstream requests; one more gets 503 UO', async (t) => {
   const held: (() => void)[] = [];
   const up = await startUpstream((_req, res) => held.push(() => res.end('ok')));
   t.after(() => up.close());
   const routes = rc([{ match: { prefix: '/' }, route: { cluster: 'up' } }]);
-  const cluster = staticCluster('up', [up.endpoint], { circuitBreakers: { maxConnections: 1, maxPendingRequests: 1 } });
+  const cluster = staticCluster('up', [up.endpoint], { circuit_breakers: { thresholds: [{ max_connections: 1 }] } });
   const proxy = await startProxy(routes, [cluster]);
   t.after(() => proxy.close());
   const first = request(proxy.port);
-  const second = request(proxy.port);
   await until(() => held.length === 1);
-  const third = await request(proxy.port);
-  assert.equal(third.status, 503);
-  assert.match(third.body, /reset reason: overflow/);
-  held.shift()?.();
-  await until(() => held.length === 1);
+  const second = await request(proxy.port);
+  assert.equal(second.status, 503);
+  assert.match(second.body, /reset reason: overflow/);
   held.shift()?.();
   assert.equal((await first).status, 200);
-  assert.equal((await second).status, 200);
-  assert.equal(up.connections.size, 1);
+  const third = request(proxy.port);
+  await until(() => held.length === 1);
+  held.shift()?.();
+  assert.equal((await third).status, 200, 'the slot is given back');
+  await until(() => proxy.logs.length === 3);
+  assert.equal(proxy.logs.find((l) => l.response_code === 503)?.response_flags, 'UO');
 });
 
 test('bytes already read by a protocol sniffer are replayed to the parser', async (t) => {
   const up = await echo('sniffed');
   t.after(() => up.close());
   const routes = rc([{ match: { prefix: '/' }, route: { cluster: 'up' } }]);
-  const proxy = await startProxy(routes, [staticCluster('up', [up.endpoint])], {}, 5);
+  const proxy = await startProxy(routes, [staticCluster('up', [up.endpoint])], undefined, 5);
   t.after(() => proxy.close());
   const r = await request(proxy.port, { path: '/sniff' });
   assert.equal(r.status, 200);

@@ -6,10 +6,10 @@
 import { randomUUID } from 'node:crypto';
 import type http from 'node:http';
 import { applyMutations, flatten, forwardableHeaders, getHeader, type HeaderPairs, setHeader } from './headers.js';
-import type { HttpCluster, HttpEndpoint, HttpHandoff } from './http-handoff.js';
 import { explainMissingCluster, type LocalReply, localReplies, type ResponseFlag } from './local-reply.js';
 import { type RequestBody, readRequestBody } from './request-body.js';
 import { type AttemptFailure, backoffMs, isRetriableFailure, isRetriableStatus } from './retry-decision.js';
+import type { HttpCluster, HttpEndpoint, HttpRouterContext } from './router-context.js';
 import { type RequestView, rewritePath, selectRoute, selectVirtualHost } from './select.js';
 import type { CompiledRoute, CompiledVirtualHost, ForwardAction } from './types.js';
 import { sendAttempt } from './upstream-attempt.js';
@@ -85,7 +85,7 @@ export function recordFor(res: http.ServerResponse): RequestRecord | undefined {
 
 export class RequestRouter {
   constructor(
-    private readonly handoff: HttpHandoff,
+    private readonly handoff: HttpRouterContext,
     private readonly pools: UpstreamPools,
     private readonly bufferBodyBytes: number,
   ) {}

@@ -7,8 +7,8 @@
  */
 import http from 'node:http';
 import type net from 'node:net';
-import type { HttpHandoff, HttpServerLimits } from './http-handoff.js';
 import { RequestRouter, recordFor } from './router.js';
+import type { HttpRouterContext, HttpServerLimits } from './router-context.js';
 import { defaultUpstreamPools } from './upstream-pools.js';
 
 const defaults: Required<HttpServerLimits> = {
@@ -20,7 +20,7 @@ const defaults: Required<HttpServerLimits> = {
 };
 
 const routers = new WeakMap<net.Socket, RequestRouter>();
-const handoffs = new WeakMap<net.Socket, HttpHandoff>();
+const handoffs = new WeakMap<net.Socket, HttpRouterContext>();
 const servers = new Map<string, http.Server>();
 
 function clientErrorStatus(err: NodeJS.ErrnoException): number {
@@ -122,10 +122,19 @@ function serverFor(limits: Required<HttpServerLimits>): http.Server {
 }
 
 /**
- * Serves one downstream HTTP/1.1 connection until it closes: replays `handoff.initialData`, then
- * parses requests strictly and routes each by `handoff.routes`. Returns at once.
+ * Serves one downstream HTTP/1.1 connection until it closes: replays `ctx.initialData`, then
+ * parses requests strictly and routes each by `ctx.routes`. Returns at once.
  */
-export function serveHttpConnection(socket: net.Socket, handoff: HttpHandoff): void {
+export function serveWithContext(socket: net.Socket, handoff: HttpRouterContext): void {
+  if (handoff.signal) {
+    if (handoff.signal.aborted) {
+      socket.destroy();
+      return;
+    }
+    const onAbort = () => socket.destroy();
+    handoff.signal.addEventListener('abort', onAbort, { once: true });
+    socket.once('close', () => handoff.signal?.removeEventListener('abort', onAbort));
+  }
   const limits = { ...defaults, ...definedOnly(handoff.limits ?? {}) };
   const pools = handoff.upstreams ?? defaultUpstreamPools();
   routers.set(socket, new RequestRouter(handoff, pools, limits.bufferBodyBytes));

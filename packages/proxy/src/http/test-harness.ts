@@ -1,10 +1,16 @@
-/** Real servers on 127.0.0.1 ephemeral ports for the router's tests; everything closes in `close()`. */
+/**
+ * Real servers on 127.0.0.1 ephemeral ports for the router's tests, and a front listener that hands
+ * connections over exactly as the proxy does (its HttpHandoff, ClusterTable and ProxyMetrics).
+ */
 import http from 'node:http';
 import net from 'node:net';
-import type { HttpAccessLogRecord, HttpCluster, HttpEndpoint, HttpHandoff, HttpRequestSample } from './http-handoff.js';
-import { serveHttpConnection } from './serve.js';
-import type { CompiledRoutes } from './types.js';
-import { UpstreamPools } from './upstream-pools.js';
+import type { HttpHandoff } from '../handoff.js';
+import type { AccessLogEntry } from '../observability/access-log.js';
+import { ProxyMetrics } from '../observability/metrics.js';
+import { ClusterTable, ConnectionCounters } from '../upstream/cluster-table.js';
+import type { Cluster, RouteConfiguration } from '../xds/resources.js';
+import { serveHttpConnection } from './proxy-handoff.js';
+import type { HttpEndpoint, HttpServerLimits } from './router-context.js';
 
 export interface SeenRequest {
   method: string;
@@ -60,58 +66,87 @@ export async function startUpstream(handler: Handler): Promise<Upstream> {
   };
 }
 
-/** A static cluster over the given endpoints, round robin. */
-export function staticCluster(name: string, endpoints: HttpEndpoint[], extra: Partial<HttpCluster> = {}): HttpCluster {
-  let next = 0;
+/** An Envoy STATIC cluster over the given endpoints. */
+export function staticCluster(name: string, endpoints: HttpEndpoint[], extra: Partial<Cluster> = {}): Cluster {
   return {
     name,
-    pickEndpoint(avoid) {
-      if (endpoints.length === 0) return undefined;
-      for (let i = 0; i < endpoints.length; i++) {
-        const e = endpoints[(next + i) % endpoints.length]!;
-        if (!avoid?.has(`${e.address}:${e.port}`)) {
-          next = (next + i + 1) % endpoints.length;
-          return e;
-        }
-      }
-      return endpoints[next++ % endpoints.length];
+    type: 'STATIC',
+    connect_timeout: '1s',
+    load_assignment: {
+      cluster_name: name,
+      endpoints: [
+        {
+          lb_endpoints: endpoints.map((e) => ({
+            endpoint: { address: { socket_address: { address: e.address, port_value: e.port } } },
+          })),
+        },
+      ],
     },
     ...extra,
-  };
+  } as Cluster;
 }
 
 export interface Proxy {
   readonly port: number;
-  readonly logs: HttpAccessLogRecord[];
-  readonly samples: HttpRequestSample[];
-  readonly pools: UpstreamPools;
+  readonly logs: AccessLogEntry[];
+  readonly metrics: ProxyMetrics;
   close(): Promise<void>;
 }
 
-/** A front listener handing every accepted connection to serveHttpConnection. */
+const logBase = (socket: net.Socket): AccessLogEntry => ({
+  start_time: new Date().toISOString(),
+  direction: 'outbound',
+  response_flags: '-',
+  bytes_received: 0,
+  bytes_sent: 0,
+  duration: 0,
+  upstream_cluster: '-',
+  upstream_host: null,
+  downstream_local_address: `${socket.localAddress}:${socket.localPort}`,
+  downstream_remote_address: `${socket.remoteAddress}:${socket.remotePort}`,
+  sni: null,
+  requested_server_name: null,
+  dns_name: null,
+  route_name: null,
+  rule: null,
+  source_workload: 'productpage-v1',
+  source_namespace: 'default',
+  decision: 'route',
+  reason: 'port-only',
+});
+
+/** A front listener handing every accepted connection to serveHttpConnection, as the proxy does. */
 export async function startProxy(
-  routes: CompiledRoutes,
-  clusters: HttpCluster[],
-  extra: Partial<HttpHandoff> = {},
+  routes: object,
+  clusters: Cluster[],
+  limits?: HttpServerLimits,
   sniff = 0,
 ): Promise<Proxy> {
-  const logs: HttpAccessLogRecord[] = [];
-  const samples: HttpRequestSample[] = [];
-  const pools = new UpstreamPools();
-  const table = new Map(clusters.map((c) => [c.name, c]));
+  const logs: AccessLogEntry[] = [];
+  const metrics = new ProxyMetrics();
+  const table = new ClusterTable(clusters, {}, new ConnectionCounters());
   const sockets = new Set<net.Socket>();
+  const stop = new AbortController();
   const server = net.createServer((socket) => {
     sockets.add(socket);
     socket.on('close', () => sockets.delete(socket));
-    const handoff: HttpHandoff = {
-      routes,
-      clusters: { get: (n) => table.get(n) },
-      upstreams: pools,
-      accessLog: (r) => logs.push(r),
-      recordRequest: (s) => samples.push(s),
-      ...extra,
-    };
-    if (sniff === 0) return serveHttpConnection(socket, handoff);
+    const handoff = (initialData?: Buffer): HttpHandoff => ({
+      socket,
+      direction: 'outbound',
+      routeConfigName: '9080',
+      routes: new Map([['9080', routes as RouteConfiguration]]),
+      clusters: table,
+      metrics,
+      accessLog: (e) => logs.push(e),
+      logBase: logBase(socket),
+      source: { workload: 'productpage-v1', namespace: 'default', labels: {}, serviceAccount: 'default' },
+      originalDst: { address: '127.0.0.1', port: 9, family: 4 },
+      decision: { verdict: 'route', reason: 'port-only', cluster: '', filterChain: undefined, isDefault: false },
+      dnsName: undefined,
+      ...(initialData ? { initialData } : {}),
+      signal: stop.signal,
+    });
+    if (sniff === 0) return serveHttpConnection(socket, handoff(), limits);
     // read a few bytes first, as a protocol sniffer would, then hand them over
     const chunks: Buffer[] = [];
     let got = 0;
@@ -121,7 +156,7 @@ export async function startProxy(
       if (got < sniff) return;
       socket.off('data', onData);
       socket.pause();
-      serveHttpConnection(socket, { ...handoff, initialData: Buffer.concat(chunks) });
+      serveHttpConnection(socket, handoff(Buffer.concat(chunks)), limits);
     };
     socket.on('data', onData);
   });
@@ -129,12 +164,11 @@ export async function startProxy(
   return {
     port: (server.address() as net.AddressInfo).port,
     logs,
-    samples,
-    pools,
+    metrics,
     close: () =>
       new Promise<void>((r) => {
+        stop.abort();
         for (const s of sockets) s.destroy();
-        pools.destroy();
         server.close(() => r());
       }),
   };

@@ -3,8 +3,8 @@
  * Resolves (never rejects) with what happened before the response headers arrived.
  */
 import http from 'node:http';
-import type { HttpEndpoint } from './http-handoff.js';
 import type { RequestBody } from './request-body.js';
+import type { HttpEndpoint } from './router-context.js';
 
 export type AttemptOutcome =
   | {

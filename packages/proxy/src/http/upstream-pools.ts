@@ -4,7 +4,7 @@
  * connections finish, `destroy()` closes them at once; both idempotent.
  */
 import http from 'node:http';
-import type { HttpCluster, HttpEndpoint } from './http-handoff.js';
+import type { HttpCluster, HttpEndpoint } from './router-context.js';
 
 const UNLIMITED = 2 ** 31;
 
@@ -50,6 +50,8 @@ export class UpstreamPools {
     const onEndpoint = counters.perEndpoint.get(hostKey) ?? 0;
     if (counters.requests >= limit(cb.maxRequests)) return undefined;
     if (onEndpoint >= limit(cb.maxConnections) + limit(cb.maxPendingRequests)) return undefined;
+    const releaseSlot = cluster.acquireConnection ? cluster.acquireConnection() : () => {};
+    if (!releaseSlot) return undefined;
     counters.requests++;
     counters.perEndpoint.set(hostKey, onEndpoint + 1);
     const agent = this.#agent(cluster, hostKey);
@@ -59,6 +61,7 @@ export class UpstreamPools {
       release: () => {
         if (released) return;
         released = true;
+        releaseSlot();
         counters.requests--;
         const n = (counters.perEndpoint.get(hostKey) ?? 1) - 1;
         if (n <= 0) counters.perEndpoint.delete(hostKey);

@@ -1,6 +1,6 @@
 /**
- * What the HTTP router needs from the proxy that hands it a connection. The listener side owns
- * these objects; the router only reads them (and calls the two reporting functions).
+ * What the HTTP router itself works with, independent of how the proxy describes a connection:
+ * {@link ./proxy-handoff.ts} builds it from the proxy's `HttpHandoff` (../handoff.ts).
  */
 import type { CompiledRoutes } from './types.js';
 import type { UpstreamPools } from './upstream-pools.js';
@@ -33,6 +33,8 @@ export interface HttpCluster {
   /** idle time after which a pooled upstream connection is closed (Istio default 1 h) */
   readonly idleTimeoutMs?: number;
   readonly circuitBreakers?: HttpCircuitBreakers;
+  /** the proxy's own per-cluster connection slot (max_connections); undefined result = overflow (UO) */
+  acquireConnection?(): (() => void) | undefined;
 }
 
 export interface HttpClusterTable {
@@ -93,8 +95,8 @@ export interface HttpServerLimits {
   readonly bufferBodyBytes?: number;
 }
 
-/** The context with which a connection is handed to {@link serveHttpConnection}. */
-export interface HttpHandoff {
+/** Everything the router consults while serving one downstream connection. */
+export interface HttpRouterContext {
   /** the route configuration for this listener; a function is called per request (live RDS updates) */
   readonly routes: CompiledRoutes | undefined | (() => CompiledRoutes | undefined);
   readonly clusters: HttpClusterTable;
@@ -107,4 +109,6 @@ export interface HttpHandoff {
   readonly limits?: HttpServerLimits;
   accessLog?(record: HttpAccessLogRecord): void;
   recordRequest?(sample: HttpRequestSample): void;
+  /** aborted when the connection must close (proxy destroyed, policy revoked) */
+  readonly signal?: AbortSignal;
 }
