@@ -285,7 +285,8 @@ export function validateResource(typeUrl: string, resource: Record<string, unkno
   walk(spec, resource, name, '', out);
   if (typeUrl === TypeUrl.Cluster) {
     const c = resource as { type?: string; eds_cluster_config?: unknown; load_assignment?: unknown };
-    if ((c.type === 'STATIC' || c.type === 'STRICT_DNS' || c.type === 'LOGICAL_DNS') && !c.load_assignment) {
+    // A STATIC cluster may have no endpoints (Istio's BlackHoleCluster); DNS clusters need their hosts.
+    if ((c.type === 'STRICT_DNS' || c.type === 'LOGICAL_DNS') && !c.load_assignment) {
       out.push({ resource: name, path: 'load_assignment', message: `is required for type ${c.type}` });
     }
   }
