@@ -12,7 +12,7 @@ export interface AgentOptions {
   client: KubeClient;
   images: ImageTable;
   logDir: string;
-  createHost(name: string, inboundPorts: number[]): Promise<HostHandle>;
+  createHost(name: string, inboundPorts: number[], namespace: string): Promise<HostHandle>;
   sidecarArgv(pod: {
     ip: string;
     name: string;

@@ -23,7 +23,7 @@ export interface HostHandle {
 export interface PodRunnerOptions {
   plan: PodPlan;
   /** Creates the pod's host (namespace, veth, capture rules for the given inbound ports). */
-  createHost(name: string, inboundPorts: number[]): Promise<HostHandle>;
+  createHost(name: string, inboundPorts: number[], namespace: string): Promise<HostHandle>;
   /** argv of the sidecar program, given the pod's ip and node metadata. */
   sidecarArgv(pod: { ip: string; name: string; namespace: string; snapshotFile: string }): string[];
   logDir: string;
@@ -117,7 +117,7 @@ export class PodRunner {
     const { plan } = this.opts;
     mkdirSync(this.dir, { recursive: true });
     const inbound = [...new Set(plan.containers.flatMap((c) => c.ports))];
-    this.host = await this.opts.createHost(plan.name, inbound);
+    this.host = await this.opts.createHost(plan.name, inbound, plan.namespace);
     this.status.podIP = this.host.ip;
     this.emit();
     await this.startSidecar();
