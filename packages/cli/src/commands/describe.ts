@@ -1,0 +1,92 @@
+/** `sluice describe KIND NAME [-n NS]`: one object in kubectl's describe layout. */
+import type { Command } from 'commander';
+import { connect, kindFromArg, objectPath, preferredVersion, runCommand } from '../client.js';
+
+type Obj = Record<string, unknown>;
+const isObject = (v: unknown): v is Obj => v !== null && typeof v === 'object' && !Array.isArray(v);
+
+/** `creationTimestamp` → `Creation Timestamp`, as kubectl's describe prints field names. */
+function title(key: string): string {
+  const words = key.replace(/([a-z0-9])([A-Z])/g, '$1 $2').replace(/[_-]/g, ' ');
+  return words.charAt(0).toUpperCase() + words.slice(1);
+}
+
+function mapText(m: unknown, indent: string): string {
+  if (!isObject(m) || Object.keys(m).length === 0) return '<none>';
+  return Object.entries(m)
+    .map(([k, v], i) => `${i === 0 ? '' : indent}${k}: ${String(v)}`)
+    .join('\n');
+}
+
+function describeValue(v: unknown, depth: number): string[] {
+  const pad = '  '.repeat(depth);
+  if (Array.isArray(v)) {
+    const lines: string[] = [];
+    for (const item of v) {
+      if (isObject(item)) {
+        const inner = describeValue(item, depth + 1);
+        // kubectl marks the start of each list element by its first field
+        if (inner[0]) inner[0] = `${pad}${inner[0].trimStart()}`;
+        lines.push(...inner);
+      } else lines.push(`${pad}${String(item)}`);
+    }
+    return lines;
+  }
+  if (isObject(v)) {
+    const lines: string[] = [];
+    for (const [k, val] of Object.entries(v)) {
+      if (isObject(val) || Array.isArray(val)) {
+        lines.push(`${pad}${title(k)}:`);
+        lines.push(...describeValue(val, depth + 1));
+      } else lines.push(`${pad}${title(k)}:${' '.repeat(Math.max(1, 2))}${String(val)}`);
+    }
+    return lines;
+  }
+  return [`${pad}${String(v)}`];
+}
+
+/** The text of `describe` for one object. */
+export function describeObject(o: Obj): string {
+  const meta = (o['metadata'] ?? {}) as Obj;
+  const annotations = { ...((meta['annotations'] as Obj | undefined) ?? {}) };
+  const lines = [`Name:         ${String(meta['name'] ?? '')}`];
+  if (meta['namespace'] !== undefined) lines.push(`Namespace:    ${String(meta['namespace'])}`);
+  lines.push(`Labels:       ${mapText(meta['labels'], '              ')}`);
+  lines.push(`Annotations:  ${mapText(annotations, '              ')}`);
+  lines.push(`API Version:  ${String(o['apiVersion'] ?? '')}`);
+  lines.push(`Kind:         ${String(o['kind'] ?? '')}`);
+  const { name: _n, namespace: _ns, labels: _l, annotations: _a, ...restMeta } = meta;
+  lines.push('Metadata:', ...describeValue(restMeta, 1));
+  for (const [k, v] of Object.entries(o)) {
+    if (['apiVersion', 'kind', 'metadata'].includes(k)) continue;
+    if (isObject(v) || Array.isArray(v)) lines.push(`${title(k)}:`, ...describeValue(v, 1));
+    else lines.push(`${title(k)}:  ${String(v)}`);
+  }
+  lines.push('Events:  <none>');
+  return `${lines.join('\n')}\n`;
+}
+
+export async function runDescribe(kindArg: string, name: string, opts: { namespace?: string; kubeconfig?: string }) {
+  const kind = kindFromArg(kindArg);
+  const client = connect(opts.kubeconfig);
+  try {
+    const ns = kind.namespaced ? (opts.namespace ?? client.config.namespace) : undefined;
+    const r = await client.call('GET', objectPath(kind, preferredVersion(kind), ns, name));
+    process.stdout.write(describeObject(r.body));
+  } finally {
+    client.close();
+  }
+}
+
+export function register(program: Command): void {
+  program
+    .command('describe')
+    .description('show one object in detail (like kubectl describe)')
+    .argument('<kind>', 'kind, plural, singular or short name')
+    .argument('<name>', 'object name')
+    .option('-n, --namespace <ns>', 'namespace (default: the kubeconfig context namespace, else "default")')
+    .option('--kubeconfig <path>', 'kubeconfig of the control plane (default: $SLUICE_KUBECONFIG or ~/.sluice/kubeconfig)')
+    .action((kind: string, name: string, opts: { namespace?: string; kubeconfig?: string }) =>
+      runCommand(() => runDescribe(kind, name, opts)),
+    );
+}
