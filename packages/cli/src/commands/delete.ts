@@ -1,7 +1,16 @@
 /** `sluice delete KIND NAME... [-n NS]` or `sluice delete -f FILE|DIR|-`: like kubectl delete. */
 import { kindInfo, normalizeResource, readManifestPaths } from '@sluice/config';
 import type { Command } from 'commander';
-import { CliError, connect, kindFromArg, objectPath, preferredVersion, resourceName, runCommand, ServerError } from '../client.js';
+import {
+  CliError,
+  connect,
+  kindFromArg,
+  objectPath,
+  preferredVersion,
+  resourceName,
+  runCommand,
+  ServerError,
+} from '../client.js';
 
 export interface DeleteOptions {
   filename?: string[];
@@ -23,9 +32,15 @@ async function targetsFrom(kindArg: string | undefined, names: string[], opts: D
     if (kindArg) throw new CliError('BadArguments', 'give either KIND NAME or -f FILE, not both');
     const { resources, findings } = await readManifestPaths(opts.filename);
     const bad = findings.filter((f) => f.severity === 'error');
-    if (bad.length > 0) throw new CliError('BadArguments', bad.map((f) => `${f.source?.file ?? ''}:${f.source?.line ?? ''}: ${f.message}`).join('\n'));
+    if (bad.length > 0)
+      throw new CliError(
+        'BadArguments',
+        bad.map((f) => `${f.source?.file ?? ''}:${f.source?.line ?? ''}: ${f.message}`).join('\n'),
+      );
     return resources.map((r) => {
-      const n = normalizeResource(opts.namespace && !r.metadata?.namespace ? { ...r, metadata: { ...r.metadata, namespace: opts.namespace } } : r);
+      const n = normalizeResource(
+        opts.namespace && !r.metadata?.namespace ? { ...r, metadata: { ...r.metadata, namespace: opts.namespace } } : r,
+      );
       const t: Target = { kindArg: n.kind, name: n.metadata.name, file: r.source.file };
       if (n.metadata.namespace) t.namespace = n.metadata.namespace;
       if (n.apiVersion.includes('/') || kindInfo(n.kind)?.group === '') t.version = n.apiVersion.split('/').pop()!;
@@ -54,7 +69,11 @@ export async function runDelete(kindArg: string | undefined, names: string[], op
       if (r.status === 404 && opts.ignoreNotFound) continue;
       failed++;
       const text = new ServerError(r.status, r.body).message;
-      process.stderr.write(t.file ? `${text.replace(/^(Error from server \([^)]*\)): /, `$1: error when deleting "${t.file}": `)}\n` : `${text}\n`);
+      process.stderr.write(
+        t.file
+          ? `${text.replace(/^(Error from server \([^)]*\)): /, `$1: error when deleting "${t.file}": `)}\n`
+          : `${text}\n`,
+      );
     }
   } finally {
     client.close();
@@ -75,7 +94,15 @@ export function register(program: Command): void {
     .option('-f, --filename <path>', 'delete the objects in these manifests; repeatable', collect)
     .option('-n, --namespace <ns>', 'namespace (default: the kubeconfig context namespace, else "default")')
     .option('--ignore-not-found', 'treat a missing object as deleted')
-    .option('--kubeconfig <path>', 'kubeconfig of the control plane (default: $SLUICE_KUBECONFIG or ~/.sluice/kubeconfig)')
-    .addHelpText('after', '\nExamples:\n  sluice delete serviceentry mysql-external\n  sluice delete -f virtual-service-ratings-mysql.yaml')
-    .action((kind: string | undefined, names: string[], opts: DeleteOptions) => runCommand(() => runDelete(kind, names, opts)));
+    .option(
+      '--kubeconfig <path>',
+      'kubeconfig of the control plane (default: $SLUICE_KUBECONFIG or ~/.sluice/kubeconfig)',
+    )
+    .addHelpText(
+      'after',
+      '\nExamples:\n  sluice delete serviceentry mysql-external\n  sluice delete -f virtual-service-ratings-mysql.yaml',
+    )
+    .action((kind: string | undefined, names: string[], opts: DeleteOptions) =>
+      runCommand(() => runDelete(kind, names, opts)),
+    );
 }

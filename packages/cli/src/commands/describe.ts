@@ -1,6 +1,7 @@
 /** `sluice describe KIND NAME [-n NS]`: one object in kubectl's describe layout. */
 import type { Command } from 'commander';
 import { connect, kindFromArg, objectPath, preferredVersion, runCommand } from '../client.js';
+import { LAST_APPLIED } from './apply.js';
 
 type Obj = Record<string, unknown>;
 const isObject = (v: unknown): v is Obj => v !== null && typeof v === 'object' && !Array.isArray(v);
@@ -21,34 +22,25 @@ function mapText(m: unknown, indent: string): string {
 function describeValue(v: unknown, depth: number): string[] {
   const pad = '  '.repeat(depth);
   if (Array.isArray(v)) {
-    const lines: string[] = [];
-    for (const item of v) {
-      if (isObject(item)) {
-        const inner = describeValue(item, depth + 1);
-        // kubectl marks the start of each list element by its first field
-        if (inner[0]) inner[0] = `${pad}${inner[0].trimStart()}`;
-        lines.push(...inner);
-      } else lines.push(`${pad}${String(item)}`);
-    }
-    return lines;
+    // Each element of a list of objects is printed as a map at the same depth, as kubectl does.
+    return v.flatMap((item) => (isObject(item) ? describeValue(item, depth) : [`${pad}${String(item)}`]));
   }
-  if (isObject(v)) {
-    const lines: string[] = [];
-    for (const [k, val] of Object.entries(v)) {
-      if (isObject(val) || Array.isArray(val)) {
-        lines.push(`${pad}${title(k)}:`);
-        lines.push(...describeValue(val, depth + 1));
-      } else lines.push(`${pad}${title(k)}:${' '.repeat(Math.max(1, 2))}${String(val)}`);
-    }
-    return lines;
+  if (!isObject(v)) return [`${pad}${String(v)}`];
+  const scalars = Object.entries(v).filter(([, val]) => !isObject(val) && !Array.isArray(val));
+  const width = Math.max(0, ...scalars.map(([k]) => title(k).length + 1));
+  const lines: string[] = [];
+  for (const [k, val] of Object.entries(v)) {
+    if (isObject(val) || Array.isArray(val)) lines.push(`${pad}${title(k)}:`, ...describeValue(val, depth + 1));
+    else lines.push(`${pad}${`${title(k)}:`.padEnd(width)}  ${String(val)}`);
   }
-  return [`${pad}${String(v)}`];
+  return lines;
 }
 
 /** The text of `describe` for one object. */
 export function describeObject(o: Obj): string {
   const meta = (o['metadata'] ?? {}) as Obj;
   const annotations = { ...((meta['annotations'] as Obj | undefined) ?? {}) };
+  delete annotations[LAST_APPLIED]; // kubectl describe hides it too
   const lines = [`Name:         ${String(meta['name'] ?? '')}`];
   if (meta['namespace'] !== undefined) lines.push(`Namespace:    ${String(meta['namespace'])}`);
   lines.push(`Labels:       ${mapText(meta['labels'], '              ')}`);
@@ -85,7 +77,10 @@ export function register(program: Command): void {
     .argument('<kind>', 'kind, plural, singular or short name')
     .argument('<name>', 'object name')
     .option('-n, --namespace <ns>', 'namespace (default: the kubeconfig context namespace, else "default")')
-    .option('--kubeconfig <path>', 'kubeconfig of the control plane (default: $SLUICE_KUBECONFIG or ~/.sluice/kubeconfig)')
+    .option(
+      '--kubeconfig <path>',
+      'kubeconfig of the control plane (default: $SLUICE_KUBECONFIG or ~/.sluice/kubeconfig)',
+    )
     .action((kind: string, name: string, opts: { namespace?: string; kubeconfig?: string }) =>
       runCommand(() => runDescribe(kind, name, opts)),
     );

@@ -45,7 +45,7 @@ function cellText(v: unknown): string {
 /** Aligns rows in columns separated by three spaces, as kubectl's tabwriter does. */
 export function formatColumns(rows: string[][]): string {
   const widths: number[] = [];
-  for (const r of rows) r.forEach((c, i) => (widths[i] = Math.max(widths[i] ?? 0, c.length)));
+  for (const r of rows) for (const [i, c] of r.entries()) widths[i] = Math.max(widths[i] ?? 0, c.length);
   return rows
     .map((r) =>
       r
@@ -63,7 +63,7 @@ export function renderTable(table: Table, opts: { wide: boolean; withNamespace: 
   const rows = table.rows.map((r) => cols.map((c) => cellText(r.cells[c.i])));
   if (opts.withNamespace) {
     header.unshift('NAMESPACE');
-    table.rows.forEach((r, i) => rows[i]!.unshift(r.object?.metadata?.namespace ?? ''));
+    for (const [i, r] of table.rows.entries()) rows[i]!.unshift(r.object?.metadata?.namespace ?? '');
   }
   return formatColumns([header, ...rows]);
 }

@@ -17,7 +17,10 @@ export function register(program: Command): void {
         try {
           text = readFileSync(path, 'utf8');
         } catch {
-          throw new CliError('NoKubeconfig', `no kubeconfig at ${path}: start the control plane with "sluice up --data-dir ${opts.dataDir}"`);
+          throw new CliError(
+            'NoKubeconfig',
+            `no kubeconfig at ${path}: start the control plane with "sluice up --data-dir ${opts.dataDir}"`,
+          );
         }
         process.stdout.write(opts.print ? text : `export KUBECONFIG=${path}\n`);
       }),
