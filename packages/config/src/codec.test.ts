@@ -61,3 +61,23 @@ test('JSON input parses with lines', () => {
   assert.deepEqual(findings, []);
   assert.equal(lineOf(resources[0]!, 'metadata.name'), 5);
 });
+
+test('JSON: escapes decode, a syntax error or duplicate key is reported with its line', () => {
+  const ok = parseManifests(
+    '{\n  "apiVersion": "v1",\n  "kind": "Namespace",\n  "metadata": {"name": "a\\u0062"}\n}',
+    'a.json',
+  );
+  assert.deepEqual(ok.findings, []);
+  assert.equal(ok.resources[0]?.metadata.name, 'ab');
+  assert.equal(lineOf(ok.resources[0]!, 'metadata.name'), 4);
+  const broken = parseManifests(
+    '{\n  "apiVersion": "v1",\n  "kind": "Namespace",\n  "metadata": {"name": "a",}\n  oops\n}',
+    'b.json',
+  );
+  assert.ok(broken.findings.length > 0 && broken.findings.every((f) => f.code === 'YAML0001'));
+  const dup = parseManifests('{"kind": "Namespace",\n"kind": "Pod"}', 'c.json');
+  assert.deepEqual(
+    dup.findings.map((f) => [f.code, f.source?.line]),
+    [['YAML0001', 2]],
+  );
+});

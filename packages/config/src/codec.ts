@@ -3,6 +3,7 @@
  * for everything that could not be read. Pure and total: it never throws.
  */
 import { RULES, type RuleName } from './codes.js';
+import { readJsonDocument } from './json-document.js';
 import { setLineTable } from './lines.js';
 import type { Finding, ParsedResource, SourceRef } from './resource.js';
 import { type RawDocument, readYamlDocuments } from './yaml-documents.js';
@@ -80,7 +81,9 @@ export function parseManifests(text: string, file: string): ParseResult {
 
   let documents: RawDocument[];
   try {
-    documents = readYamlDocuments(body);
+    const trimmed = body.trimStart();
+    const json = trimmed.startsWith('{') ? readJsonDocument(body) : undefined;
+    documents = json ? [json] : readYamlDocuments(body);
   } catch (err) {
     // The YAML library is not expected to throw; if it does, the input is still reported, not crashed on.
     findings.push(textFinding('yamlSyntax', file, 0, 1, `${file}: cannot parse: ${(err as Error).message}`));
