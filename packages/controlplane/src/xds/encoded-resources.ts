@@ -22,6 +22,42 @@ export interface EncodedSelection {
   items: EncodedItem[];
   /** Serialized DiscoveryResponse without nonce; created on first send. */
   body?: Buffer;
+  /** The body with the nonce of the current push cycle, shared by every stream sent it in that cycle. */
+  stamped?: { nonce: string; bytes: Buffer };
+}
+
+interface Encoded {
+  any: AnyMessage;
+  hash: string;
+}
+
+/** Same object → same encoding (proxies of one shape share objects within a snapshot). */
+const byIdentity = new WeakMap<object, Encoded>();
+/**
+ * Same content → same encoding across snapshots: most resources survive a config change unchanged.
+ * Two generations: entries not used since the previous {@link rotateEncodingCache} are dropped.
+ */
+let byContent = new Map<string, Encoded>();
+let byContentPrevious = new Map<string, Encoded>();
+
+/** Starts a new cache generation; call once per processed snapshot. */
+export function rotateEncodingCache(): void {
+  byContentPrevious = byContent;
+  byContent = new Map();
+}
+
+function encodeCached(typeUrl: ServedTypeUrl, json: EnvoyObject): Encoded {
+  const known = byIdentity.get(json);
+  if (known) return known;
+  const key = typeUrl + JSON.stringify(json);
+  let enc = byContent.get(key) ?? byContentPrevious.get(key);
+  if (!enc) {
+    const any = encodeResource(typeUrl, json);
+    enc = { any, hash: createHash('sha256').update(any.value).digest('base64url').slice(0, 22) };
+  }
+  byContent.set(key, enc);
+  byIdentity.set(json, enc);
+  return enc;
 }
 
 interface TypeEncoding {
@@ -40,11 +76,7 @@ function encodeType(g: GeneratedResources, typeUrl: ServedTypeUrl): TypeEncoding
   }
   const found = perType.get(typeUrl);
   if (found) return found;
-  const items = resourcesOfType(g, typeUrl).map(({ name, json }) => {
-    const any = encodeResource(typeUrl, json);
-    const hash = createHash('sha256').update(any.value).digest('base64url').slice(0, 22);
-    return { name, json, any, hash };
-  });
+  const items = resourcesOfType(g, typeUrl).map(({ name, json }) => ({ name, json, ...encodeCached(typeUrl, json) }));
   const enc: TypeEncoding = { items, byName: new Map(items.map((i) => [i.name, i])), selections: new Map() };
   perType.set(typeUrl, enc);
   return enc;
@@ -97,4 +129,12 @@ export function withNonce(body: Buffer, nonce: string): Buffer {
 /** A response already serialized; the server's serializer passes its bytes through. */
 export class SerializedResponse {
   constructor(readonly bytes: Buffer) {}
+}
+
+/** The response bytes for a nonce, reusing the last stamping when the nonce is the same. */
+export function stampedResponse(typeUrl: ServedTypeUrl, sel: EncodedSelection, nonce: string): Buffer {
+  if (sel.stamped?.nonce === nonce) return sel.stamped.bytes;
+  const bytes = withNonce(responseBody(typeUrl, sel), nonce);
+  sel.stamped = { nonce, bytes };
+  return bytes;
 }

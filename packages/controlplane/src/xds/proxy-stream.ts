@@ -14,7 +14,7 @@ import type { DiscoveryRequest } from '@sluice/xds';
 import { generateProxyResources } from '../translate/generate.js';
 import { proxyInfoFromNode } from '../translate/proxy-info.js';
 import type { ConfigSnapshot, GeneratedResources, ProxyInfo } from '../translate/types.js';
-import { type EncodedItem, responseBody, SerializedResponse, selectEncoded, withNonce } from './encoded-resources.js';
+import { type EncodedItem, SerializedResponse, selectEncoded, stampedResponse } from './encoded-resources.js';
 import type { XdsLogger } from './logger.js';
 import type { XdsMetrics } from './metrics.js';
 import { honoursResourceNames, isServedType, PUSH_ORDER, type ServedTypeUrl, TYPE_NAME } from './resource-types.js';
@@ -23,6 +23,11 @@ import type { NackInfo, ProxyStatus, SyncState, TypeStatus } from './status.js';
 export interface StreamContext {
   /** The latest processed snapshot and its sequence number. */
   current(): { snapshot: ConfigSnapshot; seq: number };
+  /**
+   * A nonce for a response. Pushes of one cycle share one nonce across streams (so they share one
+   * serialized response); each stream still sees every nonce at most once per type.
+   */
+  nonce(push: boolean): string;
   metrics: XdsMetrics;
   logger: XdsLogger;
   /** Called whenever sync state may have changed (ACK, NACK, send, close). */
@@ -52,8 +57,8 @@ export class ProxyStream {
   #generated: GeneratedResources | undefined;
   #configRevision = '';
   #generationError: string | undefined;
-  #nonce = 0;
   readonly #types = new Map<ServedTypeUrl, TypeState>();
+  #pushing = false;
 
   constructor(
     readonly call: Call,
@@ -126,9 +131,14 @@ export class ProxyStream {
   push(): void {
     if (!this.proxy || this.closed) return;
     this.#regenerate();
-    for (const typeUrl of PUSH_ORDER) {
-      const st = this.#types.get(typeUrl);
-      if (st) this.#send(typeUrl, st);
+    this.#pushing = true;
+    try {
+      for (const typeUrl of PUSH_ORDER) {
+        const st = this.#types.get(typeUrl);
+        if (st) this.#send(typeUrl, st);
+      }
+    } finally {
+      this.#pushing = false;
     }
     this.#updateSynced();
   }
@@ -165,9 +175,8 @@ export class ProxyStream {
       if (st.sentItems === undefined) st.sentItems = sel.items;
       return;
     }
-    const nonce = String(++this.#nonce);
-    const body = responseBody(typeUrl, sel);
-    this.call.write(new SerializedResponse(withNonce(body, nonce)));
+    const nonce = this.ctx.nonce(this.#pushing);
+    this.call.write(new SerializedResponse(stampedResponse(typeUrl, sel, nonce)));
     st.sentVersion = sel.version;
     st.sentNonce = nonce;
     st.sentItems = sel.items;

@@ -10,7 +10,7 @@ import type { Registry } from 'prom-client';
 import type { ConfigSnapshot } from '../translate/types.js';
 import { configDump } from './config-dump.js';
 import type { ConfigSource } from './config-source.js';
-import { SerializedResponse } from './encoded-resources.js';
+import { rotateEncodingCache, SerializedResponse } from './encoded-resources.js';
 import { XdsListenError, XdsServerClosedError } from './errors.js';
 import { silentLogger, type XdsLogger } from './logger.js';
 import { createXdsMetrics, type XdsMetrics } from './metrics.js';
@@ -57,6 +57,7 @@ export class XdsServer {
   #burstStart = 0;
   #ready: Promise<void> | undefined;
   #closed = false;
+  #requestNonce = 0;
 
   constructor(opts: XdsServerOptions) {
     if (!opts?.source) throw new TypeError('XdsServer: option "source" (a ConfigSource) is required');
@@ -126,6 +127,7 @@ export class XdsServer {
     const seq = (this.#current?.seq ?? -1) + 1;
     this.#current = { snapshot, seq };
     this.#revisions[seq] = snapshot.revision;
+    rotateEncodingCache();
     for (const s of this.#streams) s.push();
     this.#checkWaiters();
   }
@@ -133,6 +135,7 @@ export class XdsServer {
   #onStream(call: grpc.ServerDuplexStream<DiscoveryRequest, SerializedResponse>): void {
     const stream = new ProxyStream(call, {
       current: () => this.#current!,
+      nonce: (push) => (push ? `p${this.#current?.seq ?? 0}` : `r${++this.#requestNonce}`),
       metrics: this.metrics,
       logger: this.#logger,
       changed: () => {},
