@@ -423,7 +423,8 @@ export const NO_CONFIG_DECISION = fixed('blackhole', 'no-config', BLACK_HOLE_CLU
 export const NO_FILTER_CHAIN_DECISION = fixed('blackhole', 'no-filter-chain', BLACK_HOLE_CLUSTER);
 export const INBOUND_PASSTHROUGH_DECISION = fixed('passthrough', 'inbound-passthrough', PASSTHROUGH_CLUSTER);
 
-function decideInLocated(loc: Located, sni: string | undefined, tls: boolean): EgressDecision {
+/** The decision inside a located table, or undefined when nothing matched there and it has no default. */
+function decideInLocated(loc: Located, sni: string | undefined, tls: boolean): EgressDecision | undefined {
   if (loc.group) {
     const picked = pickInGroup(loc.group, sni, tls);
     if (picked) {
@@ -435,7 +436,7 @@ function decideInLocated(loc: Located, sni: string | undefined, tls: boolean): E
     }
   }
   if (loc.defaultChain) return fallbackDecision(loc.defaultChain);
-  return NO_FILTER_CHAIN_DECISION;
+  return undefined;
 }
 
 /**
@@ -452,7 +453,8 @@ function decideInLocated(loc: Located, sni: string | undefined, tls: boolean): E
  *    c. within the group: an exact then a wildcard `server_names` match (`sni`), then a chain for the
  *       connection's transport (`tls`/`raw_buffer`), then a chain with no TLS criteria;
  *    d. nothing in the group matches → that listener's `default_filter_chain` (reported as in 5);
- *       a wildcard-address listener claims the whole port: no fall-through to `virtualOutbound`.
+ *       without one, go on with 4 (Envoy would close the connection here; Sluice lets the mesh-wide
+ *       mode decide, so a listener without a fall-through chain never changes what ALLOW_ANY means).
  * 4. `virtualOutbound`'s own chains that match the port (or any port), by the same steps a–c.
  * 5. The fallback chain (`virtualOutbound`'s default chain), named by where it leads:
  *    BlackHoleCluster → `registry-only`; PassthroughCluster with `egressMode: audit` →
@@ -474,8 +476,12 @@ export function decideEgress(
   const ip = parseIp(dst.ip);
   const tls = transport === 'tls' || sni !== undefined;
   const perPort = locateIn(table.outbound.byPort.get(dst.port), ip);
-  if (perPort) return decideInLocated(perPort, sni, tls);
-  return decideInLocated(locateInListenerTable(table.virtualOutbound, ip, dst.port), sni, tls);
+  const decided = perPort && decideInLocated(perPort, sni, tls);
+  if (decided) return decided;
+  const virtual = table.virtualOutbound;
+  const viaVirtual = decideInLocated(locateInListenerTable(virtual, ip, dst.port), sni, tls);
+  if (viaVirtual) return viaVirtual;
+  return virtual.defaultChain ? fallbackDecision(virtual.defaultChain) : NO_FILTER_CHAIN_DECISION;
 }
 
 /**
@@ -486,7 +492,10 @@ export function decideInbound(table: DecisionTable | undefined, dst: Destination
   if (!table) return NO_CONFIG_DECISION;
   if (!dst) return CAPTURE_PORT_DECISION;
   if (!table.inbound) return INBOUND_PASSTHROUGH_DECISION;
-  return decideInLocated(locateInListenerTable(table.inbound, parseIp(dst.ip), dst.port), undefined, false);
+  return (
+    decideInLocated(locateInListenerTable(table.inbound, parseIp(dst.ip), dst.port), undefined, false) ??
+    (table.inbound.defaultChain ? fallbackDecision(table.inbound.defaultChain) : NO_FILTER_CHAIN_DECISION)
+  );
 }
 
 /**
