@@ -61,9 +61,7 @@ export interface ProxyOptions {
 }
 
 /** Snapshot input for {@link Proxy.applySnapshot}: lists or maps of resources per kind. */
-export type SnapshotInput = Partial<
-  Record<ResourceKind, Record<string, unknown>[] | Record<string, Record<string, unknown>>>
->;
+export type SnapshotInput = Partial<Record<ResourceKind, readonly object[] | Readonly<Record<string, object>>>>;
 
 export type ApplyResult = { accepted: true } | { accepted: false; detail: string };
 
@@ -97,8 +95,9 @@ function toStruct(o: Record<string, unknown>): { fields: Record<string, unknown>
   return { fields };
 }
 
-const byName = (kind: ResourceKind, list: Record<string, unknown>[] | Record<string, Record<string, unknown>>) => {
-  if (!Array.isArray(list)) return { ...list };
+const byName = (kind: ResourceKind, given: readonly object[] | Readonly<Record<string, object>>) => {
+  if (!Array.isArray(given)) return { ...(given as Record<string, Record<string, unknown>>) };
+  const list = given as Record<string, unknown>[];
   const key = kind === 'endpoints' ? 'cluster_name' : 'name';
   const out: Record<string, Record<string, unknown>> = {};
   list.forEach((r, i) => {

@@ -179,7 +179,12 @@ describe('TCP forwarding through the proxy', () => {
     const first = tp.connect({ address: '10.233.90.55', port: srv.port });
     first.write('hold');
     await new Promise<void>((r) => {
-      const t = setInterval(() => srv.received() >= 4 && (clearInterval(t), r()), 10);
+      const t = setInterval(() => {
+        if (srv.received() >= 4) {
+          clearInterval(t);
+          r();
+        }
+      }, 10);
     });
     const second = tp.connect({ address: '10.233.90.55', port: srv.port });
     await readAll(second);

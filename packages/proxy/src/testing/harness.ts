@@ -7,6 +7,7 @@ import { once } from 'node:events';
 import net from 'node:net';
 import type { ProxyLogger } from '../logger.js';
 import type { AccessLogEntry } from '../observability/access-log.js';
+// biome-ignore lint/suspicious/noShadowRestrictedNames: the sidecar's public name is Proxy
 import { Proxy, type ProxyOptions } from '../proxy.js';
 import type { OriginalDestination } from '../upstream/cluster-view.js';
 
