@@ -17,6 +17,9 @@ import {
   runCommand,
 } from '../client.js';
 
+/** kubectl's YAML: keys sorted, lists not indented, YAML 1.1 quoting (timestamps, yes/no). */
+const KUBECTL_YAML = { indentSeq: false, sortMapEntries: true, version: '1.1' } as const;
+
 const TABLE_ACCEPT = 'application/json;as=Table;v=v1;g=meta.k8s.io,application/json';
 
 interface Column {
@@ -103,7 +106,7 @@ export async function runGet(kindArg: string, name: string | undefined, opts: Ge
             kind: 'List',
             metadata: { resourceVersion: '', selfLink: '' },
           };
-      process.stdout.write(output === 'json' ? `${JSON.stringify(doc, null, 4)}\n` : YAML.stringify(doc));
+      process.stdout.write(output === 'json' ? `${JSON.stringify(doc, null, 4)}\n` : YAML.stringify(doc, KUBECTL_YAML));
       return;
     }
     if (output === 'name') {
