@@ -1,4 +1,4 @@
-/** Hands out workload addresses in the mesh /24 (.10–.199, see docs/networking.md). */
+/** Hands out workload addresses in the mesh /24 (.10–.149, see docs/networking.md). */
 export class IpPool {
   private readonly used = new Set<number>();
   private readonly prefix: string;
