@@ -4,7 +4,7 @@
  */
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { openSqliteStore, type Store } from '@sluice/store';
+import { openEtcdStore, openSqliteStore, type Store } from '@sluice/store';
 import pino, { type Logger } from 'pino';
 import { ensureCredentials, serverUrl, writeKubeconfig } from './api/credentials.js';
 import { ApiServer } from './api/server.js';
@@ -31,7 +31,7 @@ export interface ControlPlaneOptions {
 
 export class ControlPlaneError extends Error {
   constructor(
-    readonly code: 'StoreUnavailable' | 'BadOptions',
+    readonly code: 'BadOptions',
     message: string,
   ) {
     super(message);
@@ -86,11 +86,7 @@ async function openStore(opts: ControlPlaneOptions): Promise<Store> {
   const endpoints = opts.etcdEndpoints ?? [];
   if (endpoints.length === 0)
     throw new ControlPlaneError('BadOptions', 'the etcd store needs at least one endpoint (--etcd-endpoints)');
-  const storeModule = (await import('@sluice/store')) as Record<string, unknown>;
-  const openEtcd = storeModule['openEtcdStore'] as ((o: { endpoints: string[] }) => Promise<Store> | Store) | undefined;
-  if (typeof openEtcd !== 'function')
-    throw new ControlPlaneError('StoreUnavailable', 'this build has no etcd store backend');
-  return openEtcd({ endpoints });
+  return openEtcdStore({ endpoints });
 }
 
 /** Starts a control plane. On failure everything already started is closed again. */
