@@ -22,6 +22,8 @@ export interface ExternalServiceOptions {
   /** DO_NOT_ENCRYPT="true": plain HTTP on port 80, counting on the mesh to originate TLS. */
   plainHttp: boolean;
   headers: Record<string, string>;
+  /** Where the book service is; the Google Books API unless given (tests use a local server). */
+  baseUrl?: string;
 }
 
 /**
@@ -31,7 +33,8 @@ export interface ExternalServiceOptions {
 export async function externalDetailsJson(id: bigint, options: ExternalServiceOptions): Promise<string> {
   const scheme = options.plainHttp ? 'http' : 'https';
   const port = options.plainHttp ? 80 : 443;
-  const url = `${scheme}://www.googleapis.com:${port}/books/v1/volumes?q=isbn:${EXTERNAL_ISBN}`;
+  const base = options.baseUrl ?? `${scheme}://www.googleapis.com:${port}`;
+  const url = `${base}/books/v1/volumes?q=isbn:${EXTERNAL_ISBN}`;
   const reply = await httpGet(url, { headers: options.headers, connectTimeoutMs: 60_000, readTimeoutMs: 5000 });
   const book = volumeInfoOf(JSON.parse(reply.body) as unknown);
   const rest = JSON.stringify({
