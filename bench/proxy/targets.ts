@@ -67,7 +67,7 @@ export async function haproxy(echoUpstream: number, sinkUpstream: number, thread
   const cfg = `global
   nbthread ${threads}
   tune.bufsize 262144
-  maxconn 40000
+  maxconn 8000
 defaults
   mode tcp
   timeout connect 5s

@@ -5,7 +5,7 @@
  */
 import http from 'node:http';
 import { DnsAnswerer } from '@sluice/capture';
-import { Proxy } from '@sluice/proxy';
+import { Proxy as SidecarProxy } from '@sluice/proxy';
 import { Command, InvalidArgumentError } from 'commander';
 
 const port = (v: string) => {
@@ -34,7 +34,7 @@ program.parse();
 const o = program.opts();
 
 const dns = new DnsAnswerer({ host: '127.0.0.1', port: o['dnsPort'], namespace: o['namespace'] });
-const proxy = new Proxy({
+const proxy = new SidecarProxy({
   xds: o['xds'],
   nodeId: o['nodeId'],
   nodeMetadata: o['nodeMetadata'],

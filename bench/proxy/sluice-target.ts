@@ -1,0 +1,28 @@
+/** Starts Sluice's proxy for the benchmark (see sluice-proxy-process.ts). */
+import { spawn } from 'node:child_process';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { stopChild, type Target, waitForPort } from './targets.js';
+
+const here = path.dirname(fileURLToPath(import.meta.url));
+
+export async function sluiceProxy(echoUpstream: number, sinkUpstream: number, workers: number): Promise<Target> {
+  if (workers !== 1) throw new Error('the Sluice proxy runs one worker per process; use --workers 1');
+  const child = spawn(
+    process.execPath,
+    ['--import', 'tsx', path.join(here, 'sluice-proxy-process.ts'), String(echoUpstream), String(sinkUpstream)],
+    { stdio: ['ignore', 'pipe', 'inherit'], cwd: path.resolve(here, '../..') },
+  );
+  const ports = await new Promise<{ echo: number; sink: number }>((resolve, reject) => {
+    let buf = '';
+    child.stdout?.on('data', (c: Buffer) => {
+      buf += c.toString();
+      const nl = buf.indexOf('\n');
+      if (nl >= 0) resolve(JSON.parse(buf.slice(0, nl)));
+    });
+    child.once('exit', (code) => reject(new Error(`the Sluice proxy exited early (code ${code})`)));
+  });
+  await waitForPort(ports.echo);
+  await waitForPort(ports.sink);
+  return { name: 'sluice', echoPort: ports.echo, sinkPort: ports.sink, pid: child.pid, stop: () => stopChild(child) };
+}
