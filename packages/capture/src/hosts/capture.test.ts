@@ -164,6 +164,19 @@ describe('capture in a workload namespace (root, real netns and iptables)', () =
     assert.match(after, /-A SLUICE_REDIRECT -p tcp -j REDIRECT --to-ports 15001/);
   });
 
+  test('a second host with a name in use is refused and the existing one keeps working', async () => {
+    await assert.rejects(createWorkloadHost({ mesh, name: 'app', ip: '10.233.100.12', inboundPorts: [] }), {
+      code: 'ERR_CAPTURE_HOST_SETUP',
+      message: /slt-cap-a-app/,
+    });
+    await assert.rejects(createWorkloadHost({ mesh, name: 'x', ip: '10.233.101.12', inboundPorts: [] }), {
+      code: 'ERR_CAPTURE_OPTIONS',
+      path: 'ip',
+    });
+    const r = await runProgram(app, tcpClientScript(external.ip, 7000), PROXY_UID);
+    assert.deepEqual(json(r.output), { data: 'external-server' });
+  });
+
   test('(g) destroy removes namespace, veth, /etc/netns dir and bridge; the host ruleset is untouched', async () => {
     await Promise.all([app.destroy(), peer.destroy(), external.destroy()]);
     await Promise.all([app.destroy(), external.destroy()]); // idempotent

@@ -98,7 +98,12 @@ export async function createWorkloadHost(options: WorkloadHostOptions): Promise<
   });
   const resolvConf = `/etc/netns/${names.netns}/resolv.conf`;
   try {
+    // removes what it made itself on failure, and never a namespace that already existed
     await createJoinedNetns(mesh, names, address);
+  } catch (err) {
+    throw new HostSetupError(`creating workload host ${names.netns} (${address})`, err);
+  }
+  try {
     await addSinkDevice(names.netns);
     await ip('-n', names.netns, 'link', 'set', SINK_INTERFACE, 'up');
     await ip('-n', names.netns, 'route', 'add', 'default', 'dev', SINK_INTERFACE);
