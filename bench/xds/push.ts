@@ -1,21 +1,28 @@
 /**
- * Push latency: time from a ServiceEntry written to a real SQLite store (holding 1,000 entries)
- * to the last of N connected proxies acking the resulting config, for N = 1, 100, 1000 — real gRPC
- * ADS streams from this one process. The clients ACK at once and skip decoding resources (they
- * read version, type and nonce only), so the figure is the control plane's: watch → debounce →
- * generate → encode → write → ACK.
+ * Push convergence: time from a ServiceEntry write returning (what `sluice apply` waits for) to the
+ * last of N connected proxies acking the resulting config, for N = 1, 100, 1000, with 1,000
+ * ServiceEntries stored in a real SQLite store. The xDS server runs in this process; the N proxies
+ * are real gRPC streams from ONE separate child process (sim-proxies.ts, one HTTP/2 connection
+ * each), state of the world and incremental (delta) in turn. Each round alternately creates a new
+ * ServiceEntry and deletes it again; the clock stops when the server has the last ACK for that
+ * store revision (`XdsServer.waitForAcks`).
  *
- *   node --import tsx bench/xds/push.ts [--rounds 20] [--entries 1000] [--debounce-ms 20] [--sizes 1,100,1000]
+ * The mesh: a MeshConfig (REGISTRY_ONLY), 1,000 TCP ServiceEntries with a /32 address each on 20
+ * ports, and ten Kubernetes Services `app-0`…`app-9`; proxy i has labels `app: app-<i mod 10>`, so
+ * there are ten proxy shapes sharing their outbound config and differing in their inbound one.
+ *
+ *   node --import tsx bench/xds/push.ts [--rounds 20] [--entries 1000] [--debounce-ms 20]
+ *        [--sizes 1,100,1000] [--modes sotw,delta]
  */
+import { fork } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import type { Resource } from '@sluice/config';
 import { openSqliteStore } from '@sluice/store';
-import { type DiscoveryResponse, TypeUrl } from '@sluice/xds';
-import protobuf from 'protobufjs';
-import { AdsTestClient } from '../../packages/controlplane/src/xds/ads-client.js';
 import { StoreConfigSource, XdsServer } from '../../packages/controlplane/src/xds/index.js';
+import type { SimOptions } from './sim-proxies.js';
 
 function arg(name: string, fallback: string): string {
   const i = process.argv.indexOf(`--${name}`);
@@ -25,23 +32,11 @@ const ROUNDS = Number(arg('rounds', '20'));
 const ENTRIES = Number(arg('entries', '1000'));
 const DEBOUNCE_MS = Number(arg('debounce-ms', '20'));
 const SIZES = arg('sizes', '1,100,1000').split(',').map(Number);
-const ROUND_TIMEOUT_MS = 30_000;
+const MODES = arg('modes', 'sotw,delta').split(',') as SimOptions['mode'][];
+const ROUND_TIMEOUT_MS = 60_000;
+const CONNECT_TIMEOUT_MS = 180_000;
 const SHAPES = 10;
-
-/** Reads only version_info (1), type_url (4) and nonce (5) of a DiscoveryResponse. */
-function lightResponse(buf: Buffer): DiscoveryResponse {
-  const r = protobuf.Reader.create(buf);
-  const out: DiscoveryResponse = { version_info: '', resources: [], type_url: '', nonce: '' };
-  while (r.pos < r.len) {
-    const tag = r.uint32();
-    const field = tag >>> 3;
-    if (field === 1) out.version_info = r.string();
-    else if (field === 4) out.type_url = r.string();
-    else if (field === 5) out.nonce = r.string();
-    else r.skipType(tag & 7);
-  }
-  return out;
-}
+const SIM = path.join(path.dirname(fileURLToPath(import.meta.url)), 'sim-proxies.ts');
 
 function entry(i: number): Resource {
   return {
@@ -57,16 +52,87 @@ function entry(i: number): Resource {
   };
 }
 
+function appService(k: number): Resource {
+  return {
+    apiVersion: 'v1',
+    kind: 'Service',
+    metadata: { name: `app-${k}`, namespace: 'default' },
+    spec: {
+      clusterIP: `10.96.0.${10 + k}`,
+      selector: { app: `app-${k}` },
+      ports: [{ name: 'tcp-app', port: 9000 + k, targetPort: 9000 + k }],
+    },
+  };
+}
+
 function percentile(sorted: number[], p: number): number {
   return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)] ?? Number.NaN;
 }
 
+const proxyId = (i: number) =>
+  `sidecar~10.233.${Math.floor(i / 250)}.${i % 250}~app-${i}.default~default.svc.cluster.local`;
+
+interface SimStats {
+  responses: number;
+  bytes: number;
+  resources: number;
+  removed: number;
+  errors: number;
+  firstError: string;
+}
+
+/** Forks the simulator with N streams; resolves once it has opened them all. */
+function startSim(opts: SimOptions) {
+  const child = fork(SIM, [JSON.stringify(opts)], {
+    execArgv: ['--import', 'tsx', '--max-old-space-size=8192'],
+    stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+  });
+  const waiting: ((s: SimStats) => void)[] = [];
+  let exited = false;
+  const connected = new Promise<void>((resolve, reject) => {
+    child.on('message', (m: { event: string } & SimStats) => {
+      if (m.event === 'connected') resolve();
+      if (m.event === 'stats') waiting.shift()?.(m);
+    });
+    child.on('exit', (code) => {
+      exited = true;
+      reject(new Error(`simulator exited (${code}) before connecting`));
+      for (const w of waiting.splice(0))
+        w({ responses: 0, bytes: 0, resources: 0, removed: 0, errors: 1, firstError: `exit ${code}` });
+    });
+  });
+  const ask = (cmd: 'stats' | 'close'): Promise<SimStats> =>
+    new Promise((resolve, reject) => {
+      if (exited || !child.connected) return reject(new Error('simulator is gone'));
+      waiting.push(resolve);
+      child.send({ cmd });
+    });
+  const stop = async (): Promise<SimStats | undefined> => {
+    const timer = setTimeout(() => child.kill('SIGKILL'), 10_000);
+    const s = await ask('close').catch(() => undefined);
+    clearTimeout(timer);
+    return s;
+  };
+  return { connected, stats: () => ask('stats'), stop };
+}
+
+interface Row {
+  mode: string;
+  proxies: number;
+  rounds: number;
+  p50: number;
+  p99: number;
+  max: number;
+  kbPerProxyPerRound: number;
+}
+
 async function main(): Promise<void> {
-  const dir = mkdtempSync(path.join(tmpdir(), 'sluice-bench-xds-'));
+  const dir = mkdtempSync(path.join(tmpdir(), 'slt-xdsperf-bench-'));
   const store = openSqliteStore(path.join(dir, 'store.db'));
   const source = new StoreConfigSource(store);
   const server = new XdsServer({ source, debounceMs: DEBOUNCE_MS });
-  const results: { proxies: number; rounds: number; p50: number; p99: number; max: number }[] = [];
+  const results: Row[] = [];
+  let sim: ReturnType<typeof startSim> | undefined;
   try {
     await store.create({
       apiVersion: 'sluice.dev/v1alpha1',
@@ -74,71 +140,73 @@ async function main(): Promise<void> {
       metadata: { name: 'mesh', namespace: '' },
       spec: { outboundTrafficPolicy: { mode: 'REGISTRY_ONLY' } },
     });
+    for (let k = 0; k < SHAPES; k++) await store.create(appService(k));
     for (let i = 0; i < ENTRIES; i++) await store.create(entry(i));
     const port = await server.listen(['127.0.0.1'], 0);
+    const edsNames = Array.from(
+      { length: SHAPES },
+      (_, k) => `outbound|${9000 + k}||app-${k}.default.svc.cluster.local`,
+    );
     let next = ENTRIES;
-    for (const n of SIZES) {
-      const clients: AdsTestClient[] = [];
-      for (let i = 0; i < n; i++) {
-        const c = new AdsTestClient({
-          address: `127.0.0.1:${port}`,
-          nodeId: `sidecar~10.233.${Math.floor(i / 250)}.${i % 250}~app-${i}.default~default.svc.cluster.local`,
-          metadata: { NAMESPACE: 'default', LABELS: { app: `app-${i % SHAPES}` } },
-          deserialize: lightResponse,
-        });
-        clients.push(c);
-        const ackLoop = async () => {
-          for (;;) {
-            const r = await c.next(undefined, 3_600_000).catch(() => undefined);
-            if (!r) return;
-            c.ack(r);
+    for (const mode of MODES) {
+      for (const n of SIZES) {
+        const ids = Array.from({ length: n }, (_, i) => proxyId(i));
+        const labels = ids.map((_, i) => ({ app: `app-${i % SHAPES}` }));
+        sim = startSim({ mode, address: `127.0.0.1:${port}`, ids, labels, edsNames });
+        await sim.connected;
+        const warm = await server.waitForAcks({ timeoutMs: CONNECT_TIMEOUT_MS, proxies: ids });
+        if (warm.notAcked.length) throw new Error(`${mode}: ${warm.notAcked.length} of ${n} proxies never synced`);
+        const before = await sim.stats();
+        const times: number[] = [];
+        const rounds = n >= 1000 ? Math.max(5, Math.floor(ROUNDS / 2)) : ROUNDS;
+        let created: string | undefined;
+        for (let r = 0; r < rounds; r++) {
+          const written = created
+            ? await store.delete({ kind: 'ServiceEntry', namespace: 'default', name: created })
+            : await store.create(entry(next++));
+          created = created ? undefined : written.metadata.name;
+          const t0 = performance.now();
+          const res = await server.waitForAcks({
+            version: written.metadata.resourceVersion,
+            timeoutMs: ROUND_TIMEOUT_MS,
+            proxies: ids,
+          });
+          if (res.notAcked.length) {
+            throw new Error(`${mode} round ${r}: ${res.notAcked.length} of ${n} proxies did not ack in time`);
           }
+          times.push(performance.now() - t0);
+        }
+        const after = await sim.stats();
+        const end = await sim.stop();
+        sim = undefined;
+        if (end?.errors) throw new Error(`${mode}: ${end.errors} stream errors, first: ${end.firstError}`);
+        if (created) await store.delete({ kind: 'ServiceEntry', namespace: 'default', name: created });
+        times.sort((a, b) => a - b);
+        const row: Row = {
+          mode,
+          proxies: n,
+          rounds,
+          p50: percentile(times, 50),
+          p99: percentile(times, 99),
+          max: times.at(-1) ?? Number.NaN,
+          kbPerProxyPerRound: (after.bytes - before.bytes) / 1024 / rounds / n,
         };
-        void ackLoop();
-        for (const t of [TypeUrl.Cluster, TypeUrl.Listener, TypeUrl.NameTable]) c.send({ typeUrl: t });
+        results.push(row);
+        console.log(
+          `${mode.padEnd(5)} N=${String(n).padStart(5)}  rounds=${String(rounds).padStart(3)}  p50=${row.p50.toFixed(1).padStart(8)} ms  p99=${row.p99.toFixed(1).padStart(8)} ms  max=${row.max.toFixed(1).padStart(8)} ms  received/proxy/round=${row.kbPerProxyPerRound.toFixed(1).padStart(7)} KB`,
+        );
+        await new Promise((r) => setTimeout(r, 300));
       }
-      const ids = clients.map(
-        (_, i) => `sidecar~10.233.${Math.floor(i / 250)}.${i % 250}~app-${i}.default~default.svc.cluster.local`,
-      );
-      const warm = await server.waitForAcks({ timeoutMs: 60_000, proxies: ids });
-      if (warm.notAcked.length) throw new Error(`${warm.notAcked.length} of ${n} proxies never synced`);
-      const times: number[] = [];
-      const rounds = n >= 1000 ? Math.max(5, Math.floor(ROUNDS / 2)) : ROUNDS;
-      for (let r = 0; r < rounds; r++) {
-        const t0 = performance.now();
-        const created = await store.create(entry(next++));
-        const res = await server.waitForAcks({
-          version: created.metadata.resourceVersion,
-          timeoutMs: ROUND_TIMEOUT_MS,
-          proxies: ids,
-        });
-        if (res.notAcked.length)
-          throw new Error(`round ${r}: ${res.notAcked.length} of ${n} proxies did not ack in ${ROUND_TIMEOUT_MS} ms`);
-        times.push(performance.now() - t0);
-      }
-      for (const c of clients) c.close();
-      times.sort((a, b) => a - b);
-      const row = {
-        proxies: n,
-        rounds,
-        p50: percentile(times, 50),
-        p99: percentile(times, 99),
-        max: times.at(-1) ?? Number.NaN,
-      };
-      results.push(row);
-      console.log(
-        `N=${String(n).padStart(5)}  rounds=${String(rounds).padStart(3)}  p50=${row.p50.toFixed(1).padStart(8)} ms  p99=${row.p99.toFixed(1).padStart(8)} ms  max=${row.max.toFixed(1).padStart(8)} ms`,
-      );
-      await new Promise((r) => setTimeout(r, 200));
     }
   } finally {
+    if (sim) await sim.stop();
     await server.close();
     server.destroy();
     source.close();
     await store.close();
     rmSync(dir, { recursive: true, force: true });
   }
-  const target = results.find((r) => r.proxies === 1000);
+  const target = (mode: string) => results.find((r) => r.mode === mode && r.proxies === 1000);
   console.log(
     JSON.stringify({
       bench: 'xds-push',
@@ -146,7 +214,12 @@ async function main(): Promise<void> {
       debounceMs: DEBOUNCE_MS,
       shapes: SHAPES,
       results,
-      target: { proxies: 1000, p99Ms: 100, met: target ? target.p99 < 100 : null },
+      target: {
+        proxies: 1000,
+        p99Ms: 100,
+        sotwMet: target('sotw') ? target('sotw')!.p99 < 100 : null,
+        deltaMet: target('delta') ? target('delta')!.p99 < 100 : null,
+      },
     }),
   );
 }
