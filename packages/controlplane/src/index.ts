@@ -10,3 +10,4 @@ export { PREFERRED_VERSIONS } from './api/discovery.js';
 export { ApiServer, ApiServerError, type ApiServerOptions, type DebugSource } from './api/server.js';
 export { ApiError, type Status, type StatusCause } from './api/status.js';
 export { ControlPlane, ControlPlaneError, type ControlPlaneOptions, startControlPlane } from './controlplane.js';
+export * from './xds/index.js';
