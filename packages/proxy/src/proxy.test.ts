@@ -3,7 +3,7 @@ import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import net from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { after, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import { TypeUrl } from '@sluice/xds';
 import { startAdsServer } from './testing/ads-server.js';
 import { readAll, startServer, startTestProxy } from './testing/harness.js';
