@@ -1,9 +1,10 @@
 /** Every sluice command, registered in this order. Add a command: one file in this folder, one line here. */
 import type { Command } from 'commander';
 import * as analyze from './analyze.js';
-import * as cleanup from './cleanup.js';
 import * as apply from './apply.js';
+import * as cleanup from './cleanup.js';
 import * as deleteCommand from './delete.js';
+import * as demo from './demo.js';
 import * as describe from './describe.js';
 import * as get from './get.js';
 import * as kubeconfig from './kubeconfig.js';
@@ -28,6 +29,7 @@ const COMMANDS: { register(program: Command): void }[] = [
   logs,
   cleanup,
   version,
+  demo,
 ];
 
 export function registerCommands(program: Command): void {
