@@ -172,4 +172,17 @@ describe('reviews ratings timeouts', () => {
     assert.deepEqual(body.reviews[0].rating, UNAVAILABLE);
     assert.deepEqual(body.reviews[1].rating, UNAVAILABLE);
   });
+
+  test('SIGTERM lets the request in flight finish, then the process exits 0', async () => {
+    slowRatings.reset();
+    slowRatings.on('/ratings/', { ...RATINGS_OK, delayMs: 800 });
+    const inFlight = request(`${black.url}/reviews/0`);
+    for (let i = 0; i < 100 && slowRatings.requests.length === 0; i++) await new Promise((r) => setTimeout(r, 20));
+    assert.ok(slowRatings.requests.length > 0, 'the ratings call is under way');
+    const ended = black.stop();
+    const reply = await inFlight;
+    assert.equal(reply.status, 200);
+    assert.deepEqual(JSON.parse(reply.text).reviews[1].rating, { stars: 4, color: 'black' });
+    assert.deepEqual(await ended, { code: 0, signal: null });
+  });
 });

@@ -5,6 +5,12 @@ import { fileURLToPath } from 'node:url';
 /** The repository root (tsx is resolved from there). */
 export const REPO_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../../..');
 
+/** How a process ended: its exit code, or the signal that killed it. */
+export interface ProcessEnd {
+  code: number | null;
+  signal: NodeJS.Signals | null;
+}
+
 export type BookinfoService = 'details' | 'ratings' | 'reviews' | 'productpage';
 
 /** A Bookinfo service running as a child process on an ephemeral port. */
@@ -14,8 +20,8 @@ export interface RunningService {
   readonly url: string;
   /** Everything the process printed so far. */
   output(): string;
-  /** SIGTERM, then SIGKILL after 5 s; idempotent. */
-  stop(): Promise<void>;
+  /** SIGTERM, then SIGKILL after 8 s; idempotent. Resolves to how the process ended. */
+  stop(): Promise<ProcessEnd>;
 }
 
 const START_TIMEOUT_MS = 20_000;
@@ -60,18 +66,18 @@ export function startService(service: BookinfoService, env: Record<string, strin
   });
 }
 
-function stopper(child: ChildProcess): () => Promise<void> {
-  let stopped: Promise<void> | undefined;
+function stopper(child: ChildProcess): () => Promise<ProcessEnd> {
+  let stopped: Promise<ProcessEnd> | undefined;
   return () => {
-    stopped ??= new Promise<void>((resolve) => {
+    stopped ??= new Promise<ProcessEnd>((resolve) => {
       if (child.exitCode !== null || child.signalCode !== null) {
-        resolve();
+        resolve({ code: child.exitCode, signal: child.signalCode });
         return;
       }
-      const kill = setTimeout(() => child.kill('SIGKILL'), 5000);
-      child.once('exit', () => {
+      const kill = setTimeout(() => child.kill('SIGKILL'), 8000);
+      child.once('exit', (code, signal) => {
         clearTimeout(kill);
-        resolve();
+        resolve({ code, signal });
       });
       child.kill('SIGTERM');
     });
