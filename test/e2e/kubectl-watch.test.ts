@@ -92,7 +92,13 @@ function lineWaiter(child: ChildProcess) {
           () => reject(new Error(`no line matching ${re} within ${ms} ms; got:\n${lines.join('\n')}`)),
           ms,
         );
-        waiters.push({ re, resolve: (l) => (clearTimeout(timer), resolve(l)) });
+        waiters.push({
+          re,
+          resolve: (l) => {
+            clearTimeout(timer);
+            resolve(l);
+          },
+        });
       });
     },
   };
@@ -166,7 +172,15 @@ async function call(base: string, method: string, path: string, body?: unknown, 
 
 test('plain HTTP mode: no token needed on loopback, said loudly; raw watches; ERROR 410 for compacted history', async (t) => {
   const logLines: string[] = [];
-  const logger = pino({ level: 'info' }, new Writable({ write: (c, _e, cb) => (logLines.push(String(c)), cb()) }));
+  const logger = pino(
+    { level: 'info' },
+    new Writable({
+      write: (c, _e, cb) => {
+        logLines.push(String(c));
+        cb();
+      },
+    }),
+  );
   const store = openSqliteStore(join(dir, 'plain.db'), { historyLimit: 3 });
   const api = new ApiServer({ store, logger, host: '127.0.0.1', port: 0 });
   t.after(async () => {
