@@ -161,6 +161,7 @@ export interface RouteAction {
 
 export interface Route {
   name?: string;
+  metadata?: { filter_metadata?: Record<string, unknown> };
   match: RouteMatch;
   route?: RouteAction;
   direct_response?: { status: number; body?: { inline_string?: string } };
@@ -179,6 +180,7 @@ export interface VirtualHost {
 
 export interface RouteConfiguration {
   name: string;
+  validate_clusters?: boolean;
   virtual_hosts?: VirtualHost[];
 }
 

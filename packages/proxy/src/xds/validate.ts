@@ -143,6 +143,7 @@ const weighted: SpecObject = { clusters: [{ name: true, weight: true }] };
 
 const routeSpec: SpecObject = {
   name: true,
+  validate_clusters: true,
   virtual_hosts: [
     {
       name: true,
@@ -150,6 +151,7 @@ const routeSpec: SpecObject = {
       routes: [
         {
           name: true,
+          metadata: { filter_metadata: anyJson },
           match: {
             prefix: true,
             path: true,
