@@ -1,11 +1,16 @@
 /**
- * `sluice up`: runs the control plane in the foreground (API server, xDS server, store) until
+ * `sluice up`: runs the control plane in the foreground (API server, xDS server, store) and, as
+ * root, the node agent that runs Deployments as workloads with sidecars on the mesh bridge, until
  * SIGINT/SIGTERM. Prints where the kubeconfig is; logs go to stderr as JSON lines.
  */
 import { isIP } from 'node:net';
+import { fileURLToPath } from 'node:url';
 import type { Command } from 'commander';
 import { Option } from 'commander';
 import { CliError, DEFAULT_DATA_DIR, runCommand } from '../client.js';
+
+/** The image table shipped with Bookinfo. */
+export const DEFAULT_IMAGES = fileURLToPath(new URL('../../../../samples/bookinfo/images.yaml', import.meta.url));
 
 export interface UpOptions {
   dataDir: string;
@@ -15,6 +20,11 @@ export interface UpOptions {
   xdsListen: string;
   insecureHttp?: boolean;
   logLevel: string;
+  /** Run the node agent (default: when root). `--no-node` turns it off. */
+  node?: boolean;
+  meshName: string;
+  meshSubnet: string;
+  images: string;
 }
 
 /** `127.0.0.1:15080`, `[::1]:15080`, `:15080` (loopback) → host and port. */
@@ -44,6 +54,17 @@ export async function runUp(opts: UpOptions): Promise<void> {
   const { default: pino } = await import('pino');
   const { startControlPlane } = await import('@sluice/controlplane');
   const logger = pino({ name: 'sluice', level: opts.logLevel }, pino.destination(2));
+  const runNode = opts.node !== false && process.getuid?.() === 0;
+  if (opts.node === true && process.getuid?.() !== 0) {
+    throw new CliError(
+      'BadArguments',
+      'the node agent needs root (network namespaces, iptables); run as root or with --no-node',
+    );
+  }
+  // The mesh bridge comes first: sidecars reach the xDS server at the bridge address.
+  const capture = runNode ? await import('@sluice/capture') : undefined;
+  const mesh = capture ? await capture.createMeshNetwork({ name: opts.meshName, subnet: opts.meshSubnet }) : undefined;
+  if (mesh && !xds.some((x) => x.host === mesh.gateway)) xds.push({ host: mesh.gateway, port: xdsPort });
   const cp = await startControlPlane({
     dataDir: opts.dataDir,
     store: opts.store,
@@ -55,8 +76,23 @@ export async function runUp(opts: UpOptions): Promise<void> {
     insecureHttp: !!opts.insecureHttp,
     logger,
   });
+  let node: import('@sluice/agent').SluiceNode | undefined;
+  if (mesh) {
+    const agent = await import('@sluice/agent');
+    const images = agent.loadImageTable(opts.images);
+    node = await agent.SluiceNode.start({
+      api: agent.loadKubeconfig(cp.kubeconfigPath),
+      dataDir: opts.dataDir,
+      images,
+      meshName: mesh.name,
+      subnet: mesh.subnet,
+      xdsPort: cp.xdsPort,
+      log: (msg, fields) => logger.info({ component: 'agent', ...fields }, msg),
+    });
+    agent.writeNodeInfo(opts.dataDir, { mesh, xdsPort: cp.xdsPort, logDir: node.logDir, pid: process.pid });
+  }
   process.stdout.write(
-    `Sluice control plane is up.\n  API:        ${cp.apiUrl}\n  xDS:        ${xds.map((x) => `${x.host.includes(':') ? `[${x.host}]` : x.host}:${cp.xdsPort}`).join(', ')}\n  store:      ${opts.store}\n  kubeconfig: ${cp.kubeconfigPath}\n\nexport KUBECONFIG=${cp.kubeconfigPath}\n`,
+    `Sluice control plane is up.\n  API:        ${cp.apiUrl}\n  xDS:        ${xds.map((x) => `${x.host.includes(':') ? `[${x.host}]` : x.host}:${cp.xdsPort}`).join(', ')}\n  store:      ${opts.store}\n  node:       ${mesh ? `mesh ${mesh.name} on ${mesh.subnet} (bridge ${mesh.bridge})` : 'not running (needs root; see --no-node)'}\n  kubeconfig: ${cp.kubeconfigPath}\n\nexport KUBECONFIG=${cp.kubeconfigPath}\n`,
   );
   await new Promise<void>((resolve) => {
     const stop = (signal: string) => {
@@ -70,6 +106,11 @@ export async function runUp(opts: UpOptions): Promise<void> {
     process.on('SIGINT', onInt);
     process.on('SIGTERM', onTerm);
   });
+  if (node) {
+    const agent = await import('@sluice/agent');
+    await node.close().catch((e) => logger.error({ err: String(e) }, 'node shutdown failed'));
+    agent.removeNodeInfo(opts.dataDir);
+  }
   const forced = setTimeout(() => void cp.destroy(), 5000);
   await cp.close();
   clearTimeout(forced);
@@ -87,6 +128,10 @@ export function register(program: Command): void {
     .option('--listen <host:port>', 'API server address (HTTPS)', '127.0.0.1:15080')
     .option('--xds-listen <host:port,...>', 'xDS server addresses, one port', '127.0.0.1:15010')
     .option('--insecure-http', 'serve the API over plain HTTP WITHOUT authentication (loopback only)')
+    .option('--no-node', 'do not run the node agent (workloads); the default runs it when root')
+    .option('--mesh-name <name>', 'mesh name: bridge slbr-<name>, namespaces sl-<name>-<pod>', 'mesh')
+    .option('--mesh-subnet <cidr>', 'the mesh bridge /24', '10.233.77.0/24')
+    .option('--images <file>', 'image table mapping container images to local programs', DEFAULT_IMAGES)
     .addOption(
       new Option('--log-level <level>', 'log level').choices(['debug', 'info', 'warn', 'error']).default('info'),
     )
