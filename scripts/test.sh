@@ -6,8 +6,12 @@ set -uo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh || exit 1
 
-parts=${SLUICE_TEST_PARTS:-"static unit e2e hardening"}
+parts=${SLUICE_TEST_PARTS:-"static unit e2e hardening leftovers"}
 failed=()
+
+# What the machine looked like before: the leftovers part compares against it.
+export SLUICE_BASELINE_DIR=${SLUICE_BASELINE_DIR:-$(mktemp -d /tmp/sluice-baseline-XXXXXX)}
+node --import tsx test/cleanup/baseline.ts "$SLUICE_BASELINE_DIR"
 
 run() { # name, command...
   local name=$1; shift
@@ -34,6 +38,9 @@ for part in $parts; do
     hardening)
       mapfile -t files < <(tests_in test/hardening)
       [ ${#files[@]} -gt 0 ] && run hardening node --import tsx --test --test-concurrency=1 --test-reporter=spec "${files[@]}"
+      ;;
+    leftovers)
+      run leftovers node --import tsx --test --test-reporter=spec test/cleanup/leftovers.test.ts
       ;;
   esac
 done
