@@ -8,6 +8,7 @@ import { openEtcdStore, openSqliteStore, type Store } from '@sluice/store';
 import pino, { type Logger } from 'pino';
 import { ensureCredentials, serverUrl, writeKubeconfig } from './api/credentials.js';
 import { ApiServer } from './api/server.js';
+import { StatusController } from './status/index.js';
 import { StoreConfigSource, XdsServer } from './xds/index.js';
 
 export interface ControlPlaneOptions {
@@ -54,6 +55,8 @@ export class ControlPlane {
     readonly xds: XdsServer,
     readonly xdsPort: number,
     private readonly source: StoreConfigSource,
+    /** Writes ServiceEntry statuses (auto-allocated VIPs, shared-port conflicts). */
+    readonly status: StatusController,
   ) {}
 
   get apiPort(): number {
@@ -64,6 +67,7 @@ export class ControlPlane {
   close(): Promise<void> {
     this.closing ??= (async () => {
       await this.api.close();
+      await this.status.close();
       await this.xds.close();
       this.source.close();
       await this.store.close();
@@ -75,6 +79,7 @@ export class ControlPlane {
   /** Immediate: drops connections, then closes the store. Idempotent. */
   destroy(): Promise<void> {
     this.api.destroy();
+    this.status.destroy();
     this.xds.destroy();
     return this.close();
   }
@@ -97,6 +102,12 @@ export async function startControlPlane(opts: ControlPlaneOptions): Promise<Cont
   const store = await openStore(opts);
   const source = new StoreConfigSource(store, { logger: logger.child({ component: 'xds' }) });
   const xds = new XdsServer({ source, logger: logger.child({ component: 'xds' }) });
+  const status = new StatusController({
+    store,
+    source,
+    registry: xds.metrics.registry,
+    logger: logger.child({ component: 'status' }),
+  });
   let api: ApiServer | undefined;
   try {
     const xdsAddresses = opts.xdsAddresses ?? ['127.0.0.1'];
@@ -110,7 +121,9 @@ export async function startControlPlane(opts: ControlPlaneOptions): Promise<Cont
       ...(creds ? { tls: { key: creds.key, cert: creds.cert }, token: creds.token } : {}),
       ...(opts.maxBodyBytes ? { maxBodyBytes: opts.maxBodyBytes } : {}),
       debug: () => xds,
+      metrics: xds.metrics.registry,
     });
+    await status.start();
     const addr = await api.listen();
     const apiUrl = serverUrl(creds ? 'https' : 'http', apiAddress, addr.port);
     const kubeconfigPath = writeKubeconfig(opts.dataDir, apiUrl, creds);
@@ -123,9 +136,10 @@ export async function startControlPlane(opts: ControlPlaneOptions): Promise<Cont
       },
       'control plane started',
     );
-    return new ControlPlane(store, api, apiUrl, kubeconfigPath, logger, xds, xdsPort, source);
+    return new ControlPlane(store, api, apiUrl, kubeconfigPath, logger, xds, xdsPort, source, status);
   } catch (err) {
     api?.destroy();
+    await status.close();
     xds.destroy();
     source.close();
     await store.close();

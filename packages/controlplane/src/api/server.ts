@@ -9,6 +9,7 @@ import https from 'node:https';
 import type { AddressInfo, Socket } from 'node:net';
 import type { Store } from '@sluice/store';
 import type { Logger } from 'pino';
+import type { Registry } from 'prom-client';
 import { DEFAULT_MAX_BODY_BYTES } from './body.js';
 import { ClusterIpAllocator } from './cluster-ip.js';
 import { apiGroupDocument, apiGroupList, apiResourceList, apiVersions, groupNames, versionInfo } from './discovery.js';
@@ -47,6 +48,8 @@ export interface ApiServerOptions {
   token?: string;
   maxBodyBytes?: number;
   debug?: () => DebugSource | undefined;
+  /** Served at `/metrics` (Prometheus text), behind the same authentication as the rest. */
+  metrics?: Registry;
 }
 
 export class ApiServerError extends Error {
@@ -239,7 +242,7 @@ export class ApiServer {
     }
   }
 
-  /** GET-only endpoints at fixed paths: discovery roots, version, health, OpenAPI, debug. */
+  /** GET-only endpoints at fixed paths: discovery roots, version, health, OpenAPI, metrics, debug. */
   private fixedEndpoint(path: string, call: WriteCall): (() => void | Promise<void>) | undefined {
     const { req, res, url } = call;
     switch (path) {
@@ -255,6 +258,8 @@ export class ApiServer {
         return () => this.sendText(res, 'ok');
       case '/openapi/v2':
         return () => this.sendOpenApi(req, res);
+      case '/metrics':
+        return () => this.sendMetrics(res);
       case '/debug/syncz':
         return () => this.sendDebug(res, (d) => d.statuses());
       case '/debug/config_dump':
@@ -292,6 +297,14 @@ export class ApiServer {
       'content-type': 'text/plain; charset=utf-8',
       'content-length': String(Buffer.byteLength(text)),
     });
+    res.end(text);
+  }
+
+  private async sendMetrics(res: ServerResponse): Promise<void> {
+    const registry = this.opts.metrics;
+    if (!registry) throw errors.pathNotFound();
+    const text = await registry.metrics();
+    res.writeHead(200, { 'content-type': registry.contentType, 'content-length': String(Buffer.byteLength(text)) });
     res.end(text);
   }
 
