@@ -76,5 +76,7 @@ export function readClientHello(
     socket.once('end', onEnd);
     socket.once('error', onEnd);
     socket.once('close', onEnd);
+    // The proxy hands over accepted sockets paused; reading needs them flowing until we are done.
+    socket.resume();
   });
 }

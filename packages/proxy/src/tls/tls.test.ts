@@ -240,3 +240,25 @@ test('matchServerName follows Envoy wildcard rules', () => {
   ];
   for (const [pattern, sni, want] of cases) assert.equal(matchServerName(pattern, sni), want, `${pattern} vs ${sni}`);
 });
+
+test('readClientHello reads from a socket handed over paused (as the proxy accepts them)', async () => {
+  let resolve: (h: ClientHelloResult) => void = () => {};
+  const promise = new Promise<ClientHelloResult>((r) => {
+    resolve = r;
+  });
+  const srv = net.createServer((s) => {
+    s.pause();
+    void readClientHello(s, 2000).then((h) => {
+      s.destroy();
+      resolve(h);
+    });
+  });
+  await new Promise<void>((r) => srv.listen(0, '127.0.0.1', r));
+  const port = (srv.address() as net.AddressInfo).port;
+  const c = tls.connect({ host: '127.0.0.1', port, servername: 'paused.example', rejectUnauthorized: false });
+  c.on('error', () => {});
+  const hello = await promise;
+  srv.close();
+  assert.equal(hello.isTls, true);
+  assert.equal(hello.sni, 'paused.example');
+});
