@@ -36,6 +36,49 @@ function describeValue(v: unknown, depth: number): string[] {
   return lines;
 }
 
+/** Rows under a header and a line of dashes, columns two spaces apart (kubectl describe's tables). */
+function table(header: string[], rows: string[][], indent: string): string[] {
+  const all = [header, header.map((h) => '-'.repeat(h.length)), ...rows];
+  const widths = header.map((_, i) => Math.max(...all.map((r) => (r[i] ?? '').length)));
+  return all.map((r) => `${indent}${r.map((c, i) => (i === r.length - 1 ? c : c.padEnd(widths[i]! + 2))).join('')}`);
+}
+
+const text = (v: unknown) => (v === undefined || v === null ? '' : String(v));
+
+/**
+ * A ServiceEntry's status as two sections: `Addresses` (the auto-allocated VIPs) and
+ * `Conditions` (e.g. a shared-port Conflict); other status fields go under `Status`.
+ */
+function serviceEntryStatus(status: unknown): string[] {
+  const s = isObject(status) ? status : {};
+  const { addresses, conditions, ...rest } = s;
+  const lines: string[] = [];
+  const addressRows = Array.isArray(addresses)
+    ? addresses.filter(isObject).map((a) => [text(a['host']), text(a['value'])])
+    : [];
+  if (addressRows.length === 0) lines.push('Addresses:    <none>');
+  else lines.push('Addresses:', ...table(['Host', 'Value'], addressRows, '  '));
+  const conditionRows = Array.isArray(conditions)
+    ? conditions
+        .filter(isObject)
+        .map((c) => [
+          text(c['type']),
+          text(c['status']),
+          text(c['reason']),
+          text(c['lastTransitionTime']),
+          text(c['message']),
+        ])
+    : [];
+  if (conditionRows.length === 0) lines.push('Conditions:   <none>');
+  else
+    lines.push(
+      'Conditions:',
+      ...table(['Type', 'Status', 'Reason', 'Last Transition Time', 'Message'], conditionRows, '  '),
+    );
+  if (Object.keys(rest).length > 0) lines.push('Status:', ...describeValue(rest, 1));
+  return lines;
+}
+
 /** The text of `describe` for one object. */
 export function describeObject(o: Obj): string {
   const meta = (o['metadata'] ?? {}) as Obj;
@@ -49,11 +92,14 @@ export function describeObject(o: Obj): string {
   lines.push(`Kind:         ${String(o['kind'] ?? '')}`);
   const { name: _n, namespace: _ns, labels: _l, annotations: _a, ...restMeta } = meta;
   lines.push('Metadata:', ...describeValue(restMeta, 1));
+  const serviceEntry = o['kind'] === 'ServiceEntry';
   for (const [k, v] of Object.entries(o)) {
     if (['apiVersion', 'kind', 'metadata'].includes(k)) continue;
+    if (serviceEntry && k === 'status') continue;
     if (isObject(v) || Array.isArray(v)) lines.push(`${title(k)}:`, ...describeValue(v, 1));
     else lines.push(`${title(k)}:  ${String(v)}`);
   }
+  if (serviceEntry) lines.push(...serviceEntryStatus(o['status']));
   lines.push('Events:  <none>');
   return `${lines.join('\n')}\n`;
 }
