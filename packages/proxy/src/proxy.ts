@@ -8,9 +8,16 @@ import net from 'node:net';
 import { TypeUrl } from '@sluice/xds';
 import { adminHandler, buildConfigDump } from './admin/admin-server.js';
 import { type ActiveConnection, type ConnectionContext, redecide, serveConnection } from './connection/connection.js';
+import { serveNativeConnection } from './connection/native-connection.js';
 import type { SourceWorkload } from './handoff.js';
 import { type LogLevel, type ProxyLogger, stderrLogger } from './logger.js';
-import { originalDst as nativeOriginalDst } from './native/original-dst.js';
+import {
+  type AcceptedConnection,
+  ByteEngine,
+  byteEngineUnavailableReason,
+  type NativeListener,
+} from './native/byte-engine.js';
+import { NativeAddonMissingError, originalDst as nativeOriginalDst } from './native/original-dst.js';
 import { AccessLog, type AccessLogEntry, type AccessLogFormat } from './observability/access-log.js';
 import { ProxyMetrics } from './observability/metrics.js';
 import {
@@ -55,10 +62,20 @@ export interface ProxyOptions {
    * Test only: take a connection's original destination from this callback instead of
    * SO_ORIGINAL_DST (so tests need no iptables). Return null for "not redirected".
    */
-  originalDstForTesting?: (socket: net.Socket) => OriginalDestination | null;
+  originalDstForTesting?: (conn: ConnectionAddresses) => OriginalDestination | null;
+  /**
+   * Byte path of TCP connections: `native` (the relay thread of the byte_relay addon: accept, connect
+   * and relay outside the event loop; decisions stay in TypeScript), `js` (Node sockets), or `auto`
+   * (default: native when the addon is built, else js). Environment override for `auto`:
+   * `SLUICE_PROXY_BYTE_ENGINE=js|native`.
+   */
+  byteEngine?: 'auto' | 'native' | 'js';
   /** xDS reconnect backoff (default 250 ms doubling to 30 s, ±50 % jitter). */
   reconnectBackoff?: { initialMs: number; maxMs: number };
 }
+
+/** The addresses of an accepted connection (a `net.Socket` has them). */
+export type ConnectionAddresses = Pick<net.Socket, 'remoteAddress' | 'remotePort' | 'localAddress' | 'localPort'>;
 
 /** Snapshot input for {@link Proxy.applySnapshot}: lists or maps of resources per kind. */
 export type SnapshotInput = Partial<Record<ResourceKind, readonly object[] | Readonly<Record<string, object>>>>;
@@ -127,6 +144,9 @@ export class Proxy {
   #lastUpdated = '';
   #outbound: net.Server | undefined;
   #inbound: net.Server | undefined;
+  #engine: ByteEngine | undefined;
+  #nativeListeners: NativeListener[] = [];
+  #drainWaiters: (() => void)[] = [];
   #admin: http.Server | undefined;
   #stats: http.Server | undefined;
   #ads: AdsClient | undefined;
@@ -138,6 +158,9 @@ export class Proxy {
 
   constructor(options: ProxyOptions = {}) {
     this.#opts = options;
+    if (options.byteEngine && !['auto', 'native', 'js'].includes(options.byteEngine)) {
+      throw new ProxyOptionsError(`byteEngine "${options.byteEngine}" is not supported; use "auto", "native" or "js"`);
+    }
     if (options.logFormat && options.logFormat !== 'json' && options.logFormat !== 'text') {
       throw new ProxyOptionsError(`logFormat "${options.logFormat}" is not supported; use "json" or "text"`);
     }
@@ -156,6 +179,11 @@ export class Proxy {
     return this.#have.listeners && this.#have.clusters ? this.#snapshot : undefined;
   }
 
+  /** The byte path in use: `native` (relay thread) or `js` (after {@link start}). */
+  get byteEngine(): 'native' | 'js' {
+    return this.#engine ? 'native' : 'js';
+  }
+
   /** Number of open connections being tracked. */
   get openConnections(): number {
     return this.#active.size;
@@ -165,11 +193,19 @@ export class Proxy {
     if (this.#started) throw new ProxyOptionsError('start() called twice');
     this.#started = true;
     const bind = this.#opts.bindAddress;
-    this.#outbound = this.#captureServer('outbound');
-    this.#ports.outbound = await listenCapture(this.#outbound, this.#opts.outboundPort ?? 15001, bind);
-    if (this.#opts.inboundPort !== false) {
-      this.#inbound = this.#captureServer('inbound');
-      this.#ports.inbound = await listenCapture(this.#inbound, this.#opts.inboundPort ?? 15006, bind);
+    this.#engine = this.#acquireEngine();
+    if (this.#engine) {
+      this.#ports.outbound = this.#listenNative('outbound', this.#opts.outboundPort ?? 15001, bind);
+      if (this.#opts.inboundPort !== false) {
+        this.#ports.inbound = this.#listenNative('inbound', this.#opts.inboundPort ?? 15006, bind);
+      }
+    } else {
+      this.#outbound = this.#captureServer('outbound');
+      this.#ports.outbound = await listenCapture(this.#outbound, this.#opts.outboundPort ?? 15001, bind);
+      if (this.#opts.inboundPort !== false) {
+        this.#inbound = this.#captureServer('inbound');
+        this.#ports.inbound = await listenCapture(this.#inbound, this.#opts.inboundPort ?? 15006, bind);
+      }
     }
     if (this.#opts.adminPort !== false) {
       this.#admin = http.createServer(adminHandler(this.#adminSource(), false));
@@ -181,7 +217,10 @@ export class Proxy {
     }
     if (this.#opts.snapshotFile) await this.#loadPersisted(this.#opts.snapshotFile);
     if (this.#opts.xds) this.#startAds(this.#opts.xds);
-    this.logger.info({ ports: this.#ports, ready: this.snapshot !== undefined }, 'proxy started');
+    this.logger.info(
+      { ports: this.#ports, ready: this.snapshot !== undefined, byteEngine: this.byteEngine },
+      'proxy started',
+    );
   }
 
   async #loadPersisted(file: string): Promise<void> {
@@ -357,8 +396,20 @@ export class Proxy {
     }
   }
 
-  #captureServer(direction: 'outbound' | 'inbound'): net.Server {
-    const ctx: ConnectionContext = {
+  #acquireEngine(): ByteEngine | undefined {
+    const env = process.env['SLUICE_PROXY_BYTE_ENGINE'];
+    const wanted = this.#opts.byteEngine && this.#opts.byteEngine !== 'auto' ? this.#opts.byteEngine : env || 'auto';
+    if (wanted === 'js') return undefined;
+    const engine = ByteEngine.acquire();
+    if (engine) return engine;
+    const why = byteEngineUnavailableReason() ?? 'the byte relay addon is not available';
+    if (wanted === 'native') throw new NativeAddonMissingError(`${why}; run \`npm run build:native -w @sluice/proxy\``);
+    this.logger.warn({ reason: why }, 'relaying in JavaScript: the native byte path is not available');
+    return undefined;
+  }
+
+  #context(direction: 'outbound' | 'inbound'): ConnectionContext {
+    return {
       direction,
       snapshot: () => this.snapshot,
       metrics: this.metrics,
@@ -368,19 +419,67 @@ export class Proxy {
       nameForIp: this.#opts.nameForIp,
       track: (c) => {
         this.#active.add(c);
-        return () => this.#active.delete(c);
+        return () => {
+          this.#active.delete(c);
+          if (this.#active.size === 0) for (const w of this.#drainWaiters.splice(0)) w();
+        };
       },
     };
-    const server = net.createServer({ allowHalfOpen: true, pauseOnConnect: true }, (socket) => {
-      let dst: OriginalDestination | null;
+  }
+
+  /** The original destination of an accepted connection, null when it was not redirected here. */
+  #originalDst(
+    direction: 'outbound' | 'inbound',
+    conn: ConnectionAddresses,
+    read: () => OriginalDestination | null,
+  ): OriginalDestination | null {
+    let dst: OriginalDestination | null;
+    try {
+      dst = this.#opts.originalDstForTesting ? this.#opts.originalDstForTesting(conn) : read();
+    } catch (e) {
+      this.logger.error({ error: (e as Error).message }, 'cannot read the original destination');
+      dst = null;
+    }
+    const listenPort = direction === 'outbound' ? this.#ports.outbound : this.#ports.inbound;
+    if (dst && dst.port === listenPort && sameAddress(conn.localAddress, dst.address)) dst = null;
+    return dst;
+  }
+
+  #listenNative(direction: 'outbound' | 'inbound', port: number, host: string | undefined): number {
+    const engine = this.#engine as ByteEngine;
+    const ctx = this.#context(direction);
+    const onAccept = (c: AcceptedConnection) => {
       try {
-        dst = this.#opts.originalDstForTesting ? this.#opts.originalDstForTesting(socket) : nativeOriginalDst(socket);
+        serveNativeConnection(
+          ctx,
+          engine,
+          c,
+          this.#originalDst(direction, c, () => c.originalDst),
+        );
       } catch (e) {
-        this.logger.error({ error: (e as Error).message }, 'cannot read the original destination');
-        dst = null;
+        this.logger.error({ error: (e as Error).message }, 'connection handler failed');
+        engine.discard(c.id);
       }
-      const listenPort = direction === 'outbound' ? this.#ports.outbound : this.#ports.inbound;
-      if (dst && dst.port === listenPort && sameAddress(socket.localAddress, dst.address)) dst = null;
+    };
+    let listener: NativeListener;
+    if (host) listener = engine.listen(host, port, onAccept);
+    else {
+      try {
+        listener = engine.listen('::', port, onAccept);
+      } catch (e) {
+        const code = (e as NodeJS.ErrnoException).code;
+        if (code !== 'EAFNOSUPPORT' && code !== 'EADDRNOTAVAIL') throw e;
+        listener = engine.listen('0.0.0.0', port, onAccept);
+      }
+    }
+    this.#nativeListeners.push(listener);
+    return listener.port;
+  }
+
+  #captureServer(direction: 'outbound' | 'inbound'): net.Server {
+    const ctx = this.#context(direction);
+    const server = net.createServer({ allowHalfOpen: true, pauseOnConnect: true }, (socket) => {
+      const dst = this.#originalDst(direction, socket, () => nativeOriginalDst(socket));
       serveConnection(ctx, socket, dst).catch((e) => {
         this.logger.error({ error: (e as Error).message }, 'connection handler failed');
         socket.destroy();
@@ -425,13 +524,29 @@ export class Proxy {
     if (this.#closed) return;
     this.#closed = true;
     this.#ads?.close();
+    for (const l of this.#nativeListeners) l.close();
     await Promise.all([
       closeServer(this.#admin, true),
       closeServer(this.#stats, true),
       closeServer(this.#outbound, false),
       closeServer(this.#inbound, false),
     ]);
+    await this.#releaseEngine(undefined);
     await this.#persistChain;
+  }
+
+  /** Waits until tracked connections have ended (at most `timeoutMs`), then gives up the relay thread. */
+  async #releaseEngine(timeoutMs: number | undefined): Promise<void> {
+    const engine = this.#engine;
+    if (!engine) return;
+    this.#engine = undefined;
+    if (this.#active.size > 0) {
+      await new Promise<void>((resolve) => {
+        this.#drainWaiters.push(resolve);
+        if (timeoutMs !== undefined) setTimeout(resolve, timeoutMs).unref();
+      });
+    }
+    engine.release();
   }
 
   /** Immediate: closes listeners and every open connection. Idempotent. */
@@ -440,6 +555,7 @@ export class Proxy {
     this.#closed = true;
     this.#ads?.close();
     for (const c of this.#active) c.close('proxy_destroyed');
+    for (const l of this.#nativeListeners) l.close();
     if (!wasClosed) {
       await Promise.all([
         closeServer(this.#admin, true),
@@ -448,6 +564,7 @@ export class Proxy {
         closeServer(this.#inbound, false),
       ]);
     }
+    await this.#releaseEngine(2000);
     await this.#persistChain;
   }
 }

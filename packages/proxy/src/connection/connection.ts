@@ -4,15 +4,16 @@
  * metrics when it ends. This is the one place where a decision becomes wire behaviour.
  */
 import type net from 'node:net';
-import { BLACK_HOLE_CLUSTER, type EgressDecision, PASSTHROUGH_CLUSTER } from '../decision/decision.js';
+import { BLACK_HOLE_CLUSTER, type EgressDecision } from '../decision/decision.js';
 import { decideEgress, decideInbound, needsTlsInspection } from '../decision/table.js';
 import type { HttpHandoff, SourceWorkload } from '../handoff.js';
 import type { ProxyLogger } from '../logger.js';
-import { type AccessLogEntry, flagsToString, type ResponseFlag } from '../observability/access-log.js';
-import type { ProxyMetrics, TcpMetricLabels } from '../observability/metrics.js';
+import type { AccessLogEntry, ResponseFlag } from '../observability/access-log.js';
+import type { ProxyMetrics } from '../observability/metrics.js';
 import type { CompiledSnapshot } from '../snapshot/snapshot.js';
-import { type RelayOutcome, TcpRelay } from '../tcp/relay.js';
+import { TcpRelay } from '../tcp/relay.js';
 import type { OriginalDestination } from '../upstream/cluster-view.js';
+import { type ConnectionOutcome, finishConnection, hostPort, openLogBase, pickWeighted } from './connection-log.js';
 import { httpModule, tlsModule } from './handoff-modules.js';
 
 /** How long a port that matches on SNI waits for the ClientHello. */
@@ -43,11 +44,6 @@ export interface ActiveConnection {
   close(why: string): void;
 }
 
-const addr = (ip: string | undefined, port: number | undefined): string => {
-  if (!ip) return '-';
-  return ip.includes(':') ? `[${ip}]:${port}` : `${ip}:${port}`;
-};
-
 /** Re-decides an open connection under a (new) snapshot. */
 export function redecide(
   snapshot: CompiledSnapshot | undefined,
@@ -57,37 +53,6 @@ export function redecide(
   return c.direction === 'outbound'
     ? decideEgress(snapshot?.table, dst, c.sni, c.transport)
     : decideInbound(snapshot?.table, dst);
-}
-
-function pickWeighted(list: readonly { name: string; weight: number }[]): string {
-  let total = 0;
-  for (const c of list) total += Math.max(0, c.weight);
-  if (total <= 0) return list[0]?.name ?? '';
-  let r = Math.random() * total;
-  for (const c of list) {
-    r -= Math.max(0, c.weight);
-    if (r < 0) return c.name;
-  }
-  return list[list.length - 1]!.name;
-}
-
-function metricLabels(
-  ctx: ConnectionContext,
-  snapshot: CompiledSnapshot | undefined,
-  cluster: string,
-  dst: OriginalDestination | null,
-  flags: string,
-): TcpMetricLabels {
-  const svc = snapshot?.clusters.service(cluster);
-  const special = cluster === BLACK_HOLE_CLUSTER || cluster === PASSTHROUGH_CLUSTER;
-  return {
-    reporter: ctx.direction === 'outbound' ? 'source' : 'destination',
-    source_workload: ctx.source.workload || 'unknown',
-    source_workload_namespace: ctx.source.namespace || 'unknown',
-    destination_service: svc?.host ?? (special ? cluster : dst ? dst.address : 'unknown'),
-    destination_service_name: special ? cluster : (svc?.name ?? cluster ?? 'unknown'),
-    response_flags: flags,
-  };
 }
 
 /**
@@ -128,52 +93,19 @@ export async function serveConnection(
   ctx.metrics.recordDecision(decision.verdict, decision.reason);
   const dnsName = dst ? ctx.nameForIp?.(dst.address) : undefined;
   const flags: ResponseFlag[] = [];
-  const logBase: AccessLogEntry = {
-    start_time: new Date(startMs).toISOString(),
-    direction: ctx.direction,
-    response_flags: '-',
-    bytes_received: 0,
-    bytes_sent: 0,
-    duration: 0,
-    upstream_cluster: decision.cluster || '-',
-    upstream_host: null,
-    downstream_local_address: dst ? addr(dst.address, dst.port) : addr(socket.localAddress, socket.localPort),
-    downstream_remote_address: addr(socket.remoteAddress, socket.remotePort),
-    sni: sni ?? null,
-    requested_server_name: sni ?? dnsName ?? null,
-    dns_name: dnsName ?? null,
-    route_name: decision.filterChain?.name ?? null,
-    rule: decision.rule ?? null,
-    source_workload: ctx.source.workload,
-    source_namespace: ctx.source.namespace,
-    decision: decision.verdict,
-    reason: decision.reason,
-  };
+  const logBase = openLogBase(
+    ctx,
+    decision,
+    dst,
+    { address: socket.localAddress, port: socket.localPort },
+    { address: socket.remoteAddress, port: socket.remotePort },
+    sni,
+    dnsName,
+    startMs,
+  );
 
-  const finish = (
-    cluster: string,
-    outcome: Partial<RelayOutcome> & { upstreamHost?: string | null; details?: string },
-  ) => {
-    const flagText = flagsToString(flags);
-    const entry: AccessLogEntry = {
-      ...logBase,
-      response_flags: flagText,
-      upstream_cluster: cluster || '-',
-      upstream_host: outcome.upstreamHost ?? null,
-      upstream_local_address: outcome.upstreamLocal ?? null,
-      bytes_received: outcome.bytesReceived ?? 0,
-      bytes_sent: outcome.bytesSent ?? 0,
-      duration: Date.now() - startMs,
-    };
-    const details = outcome.details ?? outcome.terminatedBy ?? outcome.connectError;
-    if (details) entry.response_code_details = details;
-    ctx.accessLog(entry);
-    const labels = metricLabels(ctx, snapshot, cluster, dst, flagText);
-    ctx.metrics.tcpConnectionsOpened.inc(labels);
-    ctx.metrics.tcpConnectionsClosed.inc(labels);
-    if (entry.bytes_sent) ctx.metrics.tcpSentBytes.inc(labels, entry.bytes_sent);
-    if (entry.bytes_received) ctx.metrics.tcpReceivedBytes.inc(labels, entry.bytes_received);
-  };
+  const finish = (cluster: string, outcome: ConnectionOutcome) =>
+    finishConnection(ctx, snapshot, logBase, startMs, dst, cluster, flags, outcome);
 
   const reject = (flag: ResponseFlag | undefined, cluster: string, details?: string) => {
     if (flag) flags.push(flag);
@@ -258,7 +190,7 @@ export async function serveConnection(
     reject('UH', cluster, 'no healthy upstream');
     return;
   }
-  const upstreamHost = addr(ep.address, ep.port);
+  const upstreamHost = hostPort(ep.address, ep.port);
   let durationTimer: NodeJS.Timeout | undefined;
   let untrack: (() => void) | undefined;
   const relay = new TcpRelay(socket, {

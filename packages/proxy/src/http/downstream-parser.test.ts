@@ -115,3 +115,59 @@ test('a keep-alive connection serves several requests', async (t) => {
   );
   assert.equal([...reply.matchAll(/HTTP\/1\.1 200 /g)].length, 2);
 });
+
+test('pipelined good requests before a smuggling attempt are answered in order, then 400, then close', async (t) => {
+  const { up, proxy } = await setup(t);
+  const good = ['/p0', '/slow', '/p2'].map((p) => `GET ${p} HTTP/1.1\r\nHost: a\r\n\r\n`).join('');
+  const bad = `POST /bad HTTP/1.1\r\nHost: a\r\nContent-Length: 6\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n${smuggled}`;
+  const after = 'GET /after HTTP/1.1\r\nHost: a\r\n\r\n';
+  const reply = await rawExchange(proxy.port, good + bad + after);
+  const statuses = [...reply.matchAll(/HTTP\/1\.1 (\d{3}) /g)].map((m) => m[1]);
+  assert.deepEqual(statuses, ['200', '200', '200', '400'], reply);
+  assert.deepEqual(
+    [...reply.matchAll(/served (\/[a-z0-9]+)/g)].map((m) => m[1]),
+    ['/p0', '/slow', '/p2'],
+  );
+  assert.deepEqual(
+    up.seen.map((s) => s.url),
+    ['/p0', '/slow', '/p2'],
+    'nothing after the bad request was forwarded',
+  );
+  await until(() => proxy.logs.length === 4);
+  assert.deepEqual(
+    proxy.logs.map((l) => [l.response_code, l.response_flags]),
+    [
+      [200, '-'],
+      [200, '-'],
+      [200, '-'],
+      [400, 'DPE'],
+    ],
+  );
+});
+
+test('a pipelined request whose body is malformed gets 400 after the answers owed before it', async (t) => {
+  const { up, proxy } = await setup(t);
+  const good = 'GET /slow HTTP/1.1\r\nHost: a\r\n\r\nGET /p1 HTTP/1.1\r\nHost: a\r\n\r\n';
+  const bad = `POST /bad HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\nhello\r\n0\r\n\r\n${smuggled}`;
+  const reply = await rawExchange(proxy.port, good + bad);
+  const statuses = [...reply.matchAll(/HTTP\/1\.1 (\d{3}) /g)].map((m) => m[1]);
+  assert.deepEqual(statuses, ['200', '200', '400'], reply);
+  assert.deepEqual(
+    up.seen.map((s) => s.url),
+    ['/slow', '/p1'],
+  );
+});
+
+test('a header flood in a pipeline: the request before it is answered, the flood gets 431', async (t) => {
+  const { up, proxy } = await setup(t, { maxHeaderBytes: 4096 });
+  const reply = await rawExchange(
+    proxy.port,
+    `GET /slow HTTP/1.1\r\nHost: a\r\n\r\nGET /big HTTP/1.1\r\nHost: a\r\nX-Big: ${'a'.repeat(8000)}\r\n\r\n`,
+  );
+  const statuses = [...reply.matchAll(/HTTP\/1\.1 (\d{3}) /g)].map((m) => m[1]);
+  assert.deepEqual(statuses, ['200', '431'], reply);
+  assert.deepEqual(
+    up.seen.map((s) => s.url),
+    ['/slow'],
+  );
+});

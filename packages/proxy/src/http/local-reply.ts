@@ -15,6 +15,9 @@ const beforeHeaders = 'upstream connect error or disconnect/reset before headers
 
 export const localReplies = {
   missingHost: { status: 400, body: '', flag: 'DPE', details: 'missing_host_header' },
+  multipleHosts: { status: 400, body: '', flag: 'DPE', details: 'multiple_host_headers' },
+  invalidHost: { status: 400, body: '', flag: 'DPE', details: 'invalid_host_header' },
+  tooManyHeaders: { status: 431, body: '', flag: 'DPE', details: 'http1.too_many_headers' },
   noRoute: { status: 404, body: '', flag: 'NR', details: 'route_not_found' },
   noCluster: (status: number, cluster: string, why: string): LocalReply => ({
     status,
@@ -34,6 +37,12 @@ export const localReplies = {
     body: `${beforeHeaders} ${retried ? 'retried and the latest reset reason' : 'reset reason'}: connection termination`,
     flag: 'UC',
     details: 'upstream_reset_before_response_started{connection_termination}',
+  }),
+  upstreamProtocolError: (retried: boolean): LocalReply => ({
+    status: 502,
+    body: `${beforeHeaders} ${retried ? 'retried and the latest reset reason' : 'reset reason'}: protocol error`,
+    flag: 'UPE',
+    details: 'upstream_reset_before_response_started{protocol_error}',
   }),
   overflow: {
     status: 503,

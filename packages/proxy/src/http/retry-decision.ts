@@ -1,7 +1,7 @@
 /** Which attempt outcomes a retry policy retries (Envoy's retry_on semantics for HTTP/1.1). */
 import type { RetryPolicy } from './types.js';
 
-export type AttemptFailure = 'connect-failure' | 'reset' | 'per-try-timeout';
+export type AttemptFailure = 'connect-failure' | 'reset' | 'per-try-timeout' | 'protocol-error';
 
 export function isRetriableStatus(policy: RetryPolicy, status: number): boolean {
   const on = policy.retryOn;

@@ -93,6 +93,11 @@ export interface HttpServerLimits {
   readonly idleTimeoutMs?: number;
   /** request bodies up to this size are buffered (retries, smuggling safety); larger stream (default 1 MiB) */
   readonly bufferBodyBytes?: number;
+  /**
+   * header lines allowed in a request (431 above) and in an upstream response (502 above); default
+   * 100, Envoy's `max_headers_count`. Headers are never dropped to fit.
+   */
+  readonly maxHeadersCount?: number;
 }
 
 /** Everything the router consults while serving one downstream connection. */

@@ -8,6 +8,7 @@ import type http from 'node:http';
 import { applyMutations, flatten, forwardableHeaders, getHeader, type HeaderPairs, setHeader } from './headers.js';
 import { explainMissingCluster, type LocalReply, localReplies, type ResponseFlag } from './local-reply.js';
 import { type RequestBody, readRequestBody } from './request-body.js';
+import { checkRequestHead } from './request-head.js';
 import { type AttemptFailure, backoffMs, isRetriableFailure, isRetriableStatus } from './retry-decision.js';
 import type { HttpCluster, HttpEndpoint, HttpRouterContext } from './router-context.js';
 import { type RequestView, rewritePath, selectRoute, selectVirtualHost } from './select.js';
@@ -83,11 +84,19 @@ export function recordFor(res: http.ServerResponse): RequestRecord | undefined {
   return records.get(res);
 }
 
+/** The per-request bounds the router enforces (see HttpServerLimits). */
+export interface RequestLimits {
+  /** bodies up to this size are buffered before going upstream */
+  readonly bufferBodyBytes: number;
+  /** header lines allowed in a request (431 above) and in an upstream response (502 above) */
+  readonly maxHeadersCount: number;
+}
+
 export class RequestRouter {
   constructor(
     private readonly handoff: HttpRouterContext,
     private readonly pools: UpstreamPools,
-    private readonly bufferBodyBytes: number,
+    private readonly limits: RequestLimits,
   ) {}
 
   async serve(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
@@ -119,9 +128,10 @@ export class RequestRouter {
     rec: RequestRecord,
     gone: AbortSignal,
   ): Promise<void> {
-    if (req.httpVersion === '1.1' && req.headers.host === undefined) {
+    const refused = checkRequestHead(req, this.limits.maxHeadersCount);
+    if (refused) {
       res.shouldKeepAlive = false;
-      return this.#local(res, rec, localReplies.missingHost);
+      return this.#local(res, rec, refused);
     }
     const h = this.handoff;
     const routes = typeof h.routes === 'function' ? h.routes() : h.routes;
@@ -152,7 +162,7 @@ export class RequestRouter {
         route,
       );
 
-    const body = await readRequestBody(req, this.bufferBodyBytes);
+    const body = await readRequestBody(req, this.limits.bufferBodyBytes);
     if (body.kind === 'failed') return; // the parser answers (400) and closes the connection
     rec.bytesReceived = body.kind === 'buffered' ? body.body.length : body.head.length;
     await this.#forward(req, res, view, rec, gone, vh, route, action, cluster, body);
@@ -242,6 +252,7 @@ export class RequestRouter {
         body,
         connectTimeoutMs: cluster.connectTimeoutMs ?? DEFAULT_CONNECT_TIMEOUT_MS,
         perTryTimeoutMs: policy?.perTryTimeoutMs ?? 0,
+        maxHeadersCount: this.limits.maxHeadersCount,
         signal: abort.signal,
       });
       if (outcome.kind === 'reset' && outcome.staleReuse && replayable && !abort.signal.aborted) {
@@ -292,6 +303,9 @@ export class RequestRouter {
         case 'reset':
           done();
           return this.#local(res, rec, localReplies.upstreamReset(retried), route);
+        case 'protocol-error':
+          done();
+          return this.#local(res, rec, localReplies.upstreamProtocolError(retried), route);
         case 'per-try-timeout':
           done();
           return this.#local(res, rec, localReplies.perTryTimeout, route);

@@ -7,12 +7,14 @@
  */
 import http from 'node:http';
 import type net from 'node:net';
+import { DEFAULT_MAX_HEADERS_COUNT } from './request-head.js';
 import { RequestRouter, recordFor } from './router.js';
 import type { HttpRouterContext, HttpServerLimits } from './router-context.js';
 import { defaultUpstreamPools } from './upstream-pools.js';
 
 const defaults: Required<HttpServerLimits> = {
   maxHeaderBytes: 60 * 1024,
+  maxHeadersCount: DEFAULT_MAX_HEADERS_COUNT,
   headersTimeoutMs: 10_000,
   requestTimeoutMs: 300_000,
   idleTimeoutMs: 3_600_000,
@@ -22,6 +24,10 @@ const defaults: Required<HttpServerLimits> = {
 const routers = new WeakMap<net.Socket, RequestRouter>();
 const handoffs = new WeakMap<net.Socket, HttpRouterContext>();
 const servers = new Map<string, http.Server>();
+/** Responses not yet finished on each connection, in request order (pipelined ones wait their turn). */
+const owed = new WeakMap<net.Socket, http.ServerResponse[]>();
+/** Connections whose parser failed: it reports the same error again for every later chunk. */
+const failed = new WeakSet<net.Socket>();
 
 function clientErrorStatus(err: NodeJS.ErrnoException): number {
   if (err.code === 'HPE_HEADER_OVERFLOW') return 431;
@@ -29,31 +35,66 @@ function clientErrorStatus(err: NodeJS.ErrnoException): number {
   return 400;
 }
 
+/** Tracks `res` as owed on its connection until it finishes or closes. */
+function trackOwed(socket: net.Socket, res: http.ServerResponse): void {
+  let list = owed.get(socket);
+  if (!list) {
+    list = [];
+    owed.set(socket, list);
+  }
+  list.push(res);
+  const settle = () => {
+    const i = list.indexOf(res);
+    if (i >= 0) list.splice(i, 1);
+  };
+  res.once('finish', settle);
+  res.once('close', settle);
+}
+
+/**
+ * The parser failed on a connection (malformed or oversized request, slow headers). Requests parsed
+ * before the failure are still answered, in order; then the failure gets its own answer and the
+ * connection closes. Nothing after the failure is read as a request.
+ */
 function onClientError(err: NodeJS.ErrnoException, socket: net.Socket): void {
-  const status = clientErrorStatus(err);
-  const details = `http1.codec_error: ${err.code ?? err.message}`;
-  // biome-ignore lint/suspicious/noExplicitAny: Node's current response on the socket is internal
-  const pending = (socket as any)._httpMessage as http.ServerResponse | undefined;
+  if (failed.has(socket)) return;
+  failed.add(socket);
   if (err.code === 'ECONNRESET' || !socket.writable) {
     socket.destroy();
     return;
   }
-  if (pending) {
-    const rec = recordFor(pending);
-    if (pending.headersSent || !rec || pending.req.complete) {
-      // an earlier response is still owed: answering now would put it out of order
-      socket.destroy();
-      return;
-    }
-    // the request being served has a malformed body: it never went upstream (see request-body.ts)
+  const status = clientErrorStatus(err);
+  const details = `http1.codec_error: ${err.code ?? err.message}`;
+  const pending = owed.get(socket) ?? [];
+  const last = pending[pending.length - 1];
+  if (!last) {
+    answerOnSocket(socket, status, details);
+    return;
+  }
+  const rec = recordFor(last);
+  if (!last.req.complete && !last.headersSent && rec) {
+    // the failure is in the last request's body: it never went upstream (see request-body.ts). Its
+    // answer goes out after the ones before it; Node closes the connection after it (connection: close).
     rec.flag('DPE');
     rec.details = details;
     rec.responseCode = status;
-    pending.shouldKeepAlive = false;
-    pending.writeHead(status, { 'content-length': '0', connection: 'close' });
-    pending.end(() => socket.destroy());
+    last.shouldKeepAlive = false;
+    last.writeHead(status, { 'content-length': '0', connection: 'close' });
+    last.end();
     return;
   }
+  const failedInBody = !last.req.complete;
+  last.once('finish', () => {
+    if (!socket.writable) return; // the last answer closed the connection (connection: close)
+    // a failed body whose answer had already begun gets no second answer
+    if (failedInBody) socket.destroySoon();
+    // after the tick in which Node emits the answered response's 'close' (its access-log line)
+    else process.nextTick(() => socket.writable && answerOnSocket(socket, status, details));
+  });
+}
+
+/** Writes a bare error response on the connection, closes it, and logs it (no request object exists). */
+function answerOnSocket(socket: net.Socket, status: number, details: string): void {
   const handoff = handoffs.get(socket);
   const started = new Date();
   socket.end(`HTTP/1.1 ${status} ${http.STATUS_CODES[status]}\r\ncontent-length: 0\r\nconnection: close\r\n\r\n`);
@@ -106,7 +147,11 @@ function serverFor(limits: Required<HttpServerLimits>): http.Server {
     connectionsCheckingInterval: Math.max(50, Math.min(1000, Math.floor(limits.headersTimeoutMs / 4))),
     noDelay: true,
   });
+  // Node's default keeps about 1,000 header lines and drops the rest without a word; the router
+  // counts them all and refuses a request over `maxHeadersCount` with 431
+  server.maxHeadersCount = 0;
   server.on('request', (req: http.IncomingMessage, res: http.ServerResponse) => {
+    trackOwed(req.socket, res);
     const router = routers.get(req.socket);
     if (!router) {
       res.writeHead(503, { 'content-length': '0', connection: 'close' }).end();
@@ -137,7 +182,8 @@ export function serveWithContext(socket: net.Socket, handoff: HttpRouterContext)
   }
   const limits = { ...defaults, ...definedOnly(handoff.limits ?? {}) };
   const pools = handoff.upstreams ?? defaultUpstreamPools();
-  routers.set(socket, new RequestRouter(handoff, pools, limits.bufferBodyBytes));
+  const requestLimits = { bufferBodyBytes: limits.bufferBodyBytes, maxHeadersCount: limits.maxHeadersCount };
+  routers.set(socket, new RequestRouter(handoff, pools, requestLimits));
   handoffs.set(socket, handoff);
   if (handoff.initialData && handoff.initialData.length > 0) socket.unshift(handoff.initialData);
   serverFor(limits).emit('connection', socket);

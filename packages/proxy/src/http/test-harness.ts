@@ -51,6 +51,7 @@ export async function startUpstream(handler: Handler): Promise<Upstream> {
       handler(req, res, s);
     });
   });
+  server.maxHeadersCount = 0; // see every header the proxy sends (Node keeps about 1,000 by default)
   server.on('connection', (s) => connections.add(s.remotePort ?? 0));
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
   const port = (server.address() as net.AddressInfo).port;

@@ -15,6 +15,8 @@ export type AttemptOutcome =
     }
   | { readonly kind: 'connect-failure'; readonly reason: string }
   | { readonly kind: 'reset'; readonly staleReuse: boolean }
+  /** the response head broke a limit (more header lines than allowed): never relayed, connection dropped */
+  | { readonly kind: 'protocol-error' }
   | { readonly kind: 'per-try-timeout' }
   | { readonly kind: 'aborted' };
 
@@ -28,6 +30,8 @@ export interface AttemptOptions {
   readonly body: RequestBody;
   readonly connectTimeoutMs: number;
   readonly perTryTimeoutMs: number;
+  /** header lines allowed in the response; Node's own limit (about 1,000) is lifted so none is dropped */
+  readonly maxHeadersCount: number;
   readonly signal: AbortSignal;
 }
 
@@ -61,6 +65,8 @@ export function sendAttempt(o: AttemptOptions): Promise<AttemptOutcome> {
       agent: o.agent,
       setHost: false,
     });
+    // Node's default keeps the first 1,000 or so response headers and drops the rest silently
+    req.maxHeadersCount = 0;
     const onAbort = () => {
       req.destroy();
       settle({ kind: 'aborted' });
@@ -93,6 +99,10 @@ export function sendAttempt(o: AttemptOptions): Promise<AttemptOutcome> {
         settle({ kind: 'reset', staleReuse: req.reusedSocket && (err.code === 'ECONNRESET' || err.code === 'EPIPE') });
     });
     req.on('response', (res) => {
+      if (res.rawHeaders.length / 2 > o.maxHeadersCount) {
+        req.destroy();
+        return settle({ kind: 'protocol-error' });
+      }
       settle({ kind: 'response', res, req, serviceTimeMs: Math.round(performance.now() - started) });
     });
     const b = o.body;

@@ -20,6 +20,23 @@ export interface HttpMetricLabels extends TcpMetricLabels {
   response_code: string;
 }
 
+/**
+ * Per-label-set tallies kept as plain numbers on the connection path and handed to prom-client
+ * only when scraped (`collect`): prom-client hashes the label object on every `inc`, even through
+ * `labels()`, which cost more than the rest of a connection's bookkeeping.
+ */
+interface TcpTally {
+  readonly labels: TcpMetricLabels;
+  connections: number;
+  sent: number;
+  received: number;
+}
+
+interface DecisionTally {
+  readonly labels: { verdict: EgressVerdict; reason: EgressReason };
+  count: number;
+}
+
 const tcpLabelNames = [
   'reporter',
   'source_workload',
@@ -41,32 +58,48 @@ export class ProxyMetrics {
   readonly requestDuration: Histogram<(typeof httpLabelNames)[number]>;
   readonly egressDecisions: Counter<'verdict' | 'reason'>;
   readonly xdsRejections: Counter<'type_url'>;
+  readonly #tcp = new Map<string, TcpTally>();
+  readonly #decisions = new Map<string, DecisionTally>();
 
   constructor() {
     const registers = [this.registry];
+    const tcp = this.#tcp;
+    const decisions = this.#decisions;
+    const fromTally = (pick: (t: TcpTally) => number) =>
+      function (this: Counter<(typeof tcpLabelNames)[number]>) {
+        this.reset();
+        for (const t of tcp.values()) {
+          const v = pick(t);
+          if (v > 0) this.inc(t.labels, v);
+        }
+      };
     this.tcpConnectionsOpened = new Counter({
       name: 'istio_tcp_connections_opened_total',
       help: 'TCP connections opened',
       labelNames: tcpLabelNames,
       registers,
+      collect: fromTally((t) => t.connections),
     });
     this.tcpConnectionsClosed = new Counter({
       name: 'istio_tcp_connections_closed_total',
       help: 'TCP connections closed',
       labelNames: tcpLabelNames,
       registers,
+      collect: fromTally((t) => t.connections),
     });
     this.tcpSentBytes = new Counter({
       name: 'istio_tcp_sent_bytes_total',
       help: 'Bytes sent to the downstream (response direction) over TCP connections',
       labelNames: tcpLabelNames,
       registers,
+      collect: fromTally((t) => t.sent),
     });
     this.tcpReceivedBytes = new Counter({
       name: 'istio_tcp_received_bytes_total',
       help: 'Bytes received from the downstream (request direction) over TCP connections',
       labelNames: tcpLabelNames,
       registers,
+      collect: fromTally((t) => t.received),
     });
     this.requestsTotal = new Counter({
       name: 'istio_requests_total',
@@ -86,6 +119,10 @@ export class ProxyMetrics {
       help: 'Connection decisions of the egress decision table, by verdict and reason',
       labelNames: ['verdict', 'reason'],
       registers,
+      collect: function (this: Counter<'verdict' | 'reason'>) {
+        this.reset();
+        for (const d of decisions.values()) this.inc(d.labels, d.count);
+      },
     });
     this.xdsRejections = new Counter({
       name: 'sluice_xds_rejected_total',
@@ -96,7 +133,23 @@ export class ProxyMetrics {
   }
 
   recordDecision(verdict: EgressVerdict, reason: EgressReason): void {
-    this.egressDecisions.inc({ verdict, reason });
+    const key = `${verdict}|${reason}`;
+    const tally = this.#decisions.get(key);
+    if (tally) tally.count++;
+    else this.#decisions.set(key, { labels: { verdict, reason }, count: 1 });
+  }
+
+  /** Records one finished TCP connection: opened and closed counters, bytes each way. */
+  recordTcpConnection(labels: TcpMetricLabels, bytesSent: number, bytesReceived: number): void {
+    const key = `${labels.reporter}\u0001${labels.source_workload}\u0001${labels.source_workload_namespace}\u0001${labels.destination_service}\u0001${labels.destination_service_name}\u0001${labels.response_flags}`;
+    const t = this.#tcp.get(key);
+    if (t) {
+      t.connections++;
+      t.sent += bytesSent;
+      t.received += bytesReceived;
+    } else {
+      this.#tcp.set(key, { labels: { ...labels }, connections: 1, sent: bytesSent, received: bytesReceived });
+    }
   }
 
   /** Records one finished HTTP request (count and duration). */

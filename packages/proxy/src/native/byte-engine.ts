@@ -1,0 +1,326 @@
+/**
+ * The native byte path (packages/proxy/native/byte_relay_*.c): one epoll thread per process that
+ * accepts captured connections, connects upstream once JavaScript has decided, relays bytes both
+ * ways (half-close, backpressure, idle timeout, max duration) and reports each accepted connection
+ * and each finished pair back in batches. Every decision stays in TypeScript; the thread only moves
+ * bytes. Shared by all proxies of the process; started on first use, stopped when the last user
+ * releases it. When the addon is not built, {@link ByteEngine.acquire} returns undefined and the
+ * proxy relays in JavaScript.
+ */
+import { createRequire } from 'node:module';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { getSystemErrorName } from 'node:util';
+import type { OriginalDestination } from '../upstream/cluster-view.js';
+
+/** Why a relayed pair ended (the addon's `end_reason`). */
+export type PairEndReason =
+  | 'closed'
+  | 'connect_timeout'
+  | 'connect_error'
+  | 'idle_timeout'
+  | 'max_duration'
+  | 'terminated'
+  | 'io_error'
+  | 'engine_stopped';
+
+const END_REASONS: readonly PairEndReason[] = [
+  'closed',
+  'connect_timeout',
+  'connect_error',
+  'idle_timeout',
+  'max_duration',
+  'terminated',
+  'io_error',
+  'engine_stopped',
+];
+
+/** A connection the relay thread accepted; it waits, unread, until {@link ByteEngine} is told what to do. */
+export interface AcceptedConnection {
+  readonly id: number;
+  /** The accepted socket's fd: only to be used after {@link ByteEngine.release}. */
+  readonly fd: number;
+  readonly remoteAddress: string;
+  readonly remotePort: number;
+  readonly localAddress: string;
+  readonly localPort: number;
+  /** From SO_ORIGINAL_DST; null when the connection was not redirected. */
+  readonly originalDst: OriginalDestination | null;
+}
+
+/** How a pair ended, as the relay thread saw it. */
+export interface PairEnd {
+  readonly reason: PairEndReason;
+  /** errno name for connect_error and io_error (e.g. ECONNREFUSED), else undefined. */
+  readonly errorCode: string | undefined;
+  /** Bytes from the workload (downstream) to the upstream. */
+  readonly bytesReceived: number;
+  /** Bytes from the upstream to the workload. */
+  readonly bytesSent: number;
+  /** Local address:port of the upstream socket, once connected. */
+  readonly upstreamLocal: string | undefined;
+}
+
+export interface UpstreamTarget {
+  host: string;
+  port: number;
+  connectTimeoutMs: number;
+  /** 0: none. */
+  idleTimeoutMs: number;
+  /** 0: none. */
+  maxDurationMs: number;
+  keepaliveMs?: number | undefined;
+  /** Bytes already read from the workload, sent upstream first. */
+  initialData?: Buffer | undefined;
+}
+
+/** A native capture listener. */
+export interface NativeListener {
+  readonly port: number;
+  /** Stops accepting (connections already accepted go on). Idempotent. */
+  close(): void;
+}
+
+/** The addon could not start its thread. */
+export class ByteEngineError extends Error {
+  readonly code = 'ERR_SLUICE_BYTE_ENGINE';
+}
+
+interface RawEvent {
+  type: 1 | 2;
+  id: number;
+  listener?: number;
+  fd?: number;
+  remoteAddress?: string;
+  remotePort?: number;
+  localAddress?: string;
+  localPort?: number;
+  dstFamily?: number;
+  dstAddress?: string;
+  dstPort?: number;
+  reason?: number;
+  errno?: number;
+  received?: number;
+  sent?: number;
+  upstreamLocal?: string;
+}
+
+interface Addon {
+  start(onEvents: (events: RawEvent[]) => void): void;
+  stop(): void;
+  ref(): void;
+  unref(): void;
+  listen(host: string, port: number, backlog: number): [number, number];
+  unlisten(id: number): void;
+  connect(
+    id: number,
+    host: string,
+    port: number,
+    connectMs: number,
+    idleMs: number,
+    maxMs: number,
+    keepaliveSec: number,
+    initial: Buffer | undefined,
+  ): boolean;
+  discard(id: number): void;
+  release(id: number): void;
+  close(id: number): void;
+  adopt(downFd: number, upFd: number, idleMs: number, maxMs: number, initial: Buffer | undefined): number;
+}
+
+const packageDir = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
+const addonFile = path.join(packageDir, 'native', 'build', 'Release', 'byte_relay.node');
+
+let addon: Addon | null | undefined;
+let loadError: string | undefined;
+
+function loadAddon(): Addon | undefined {
+  if (addon !== undefined) return addon ?? undefined;
+  try {
+    addon = createRequire(import.meta.url)(addonFile) as Addon;
+  } catch (e) {
+    addon = null;
+    loadError = (e as Error).message;
+  }
+  return addon ?? undefined;
+}
+
+/** Why the native byte path is unavailable, or undefined when it loads. */
+export function byteEngineUnavailableReason(): string | undefined {
+  return loadAddon() ? undefined : `the byte relay addon is not built (${loadError ?? addonFile})`;
+}
+
+const BACKLOG = 4096;
+
+/** The process-wide native byte path. */
+export class ByteEngine {
+  static #instance: ByteEngine | undefined;
+  readonly #addon: Addon;
+  readonly #listeners = new Map<number, (c: AcceptedConnection) => void>();
+  readonly #pairs = new Map<number, (end: PairEnd) => void>();
+  #users = 0;
+  #refed = false;
+
+  private constructor(a: Addon) {
+    this.#addon = a;
+  }
+
+  /** The engine (started on first use), or undefined when the addon is not built. Pair with {@link release}. */
+  static acquire(): ByteEngine | undefined {
+    const a = loadAddon();
+    if (!a) return undefined;
+    let engine = ByteEngine.#instance;
+    if (!engine) {
+      engine = new ByteEngine(a);
+      try {
+        const started = engine;
+        a.start((events) => started.#dispatch(events));
+      } catch (e) {
+        throw new ByteEngineError(`cannot start the byte relay: ${(e as Error).message}`);
+      }
+      ByteEngine.#instance = engine;
+    }
+    engine.#users++;
+    return engine;
+  }
+
+  /** Gives up one use; the last one stops the thread (every pair still open is closed). */
+  release(): void {
+    if (this.#users === 0) return;
+    this.#users--;
+    if (this.#users > 0) return;
+    ByteEngine.#instance = undefined;
+    this.#addon.stop();
+    this.#listeners.clear();
+    this.#pairs.clear();
+  }
+
+  /** Starts accepting on host:port (host an IP literal, `::` is dual stack); throws with code EADDRINUSE etc. */
+  listen(host: string, port: number, onAccept: (c: AcceptedConnection) => void): NativeListener {
+    const [id, bound] = this.#addon.listen(host, port, BACKLOG);
+    this.#listeners.set(id, onAccept);
+    this.#updateRef();
+    let closed = false;
+    return {
+      port: bound,
+      close: () => {
+        if (closed) return;
+        closed = true;
+        this.#listeners.delete(id);
+        this.#addon.unlisten(id);
+        this.#updateRef();
+      },
+    };
+  }
+
+  /**
+   * Connects an accepted connection to its upstream and relays it; `onEnd` is called once when the
+   * pair ends. Returns false (nothing started) when `host` is not an IP address.
+   */
+  connect(id: number, t: UpstreamTarget, onEnd: (end: PairEnd) => void): boolean {
+    const keepalive = t.keepaliveMs === undefined ? -1 : Math.max(1, Math.round(t.keepaliveMs / 1000));
+    const ok = this.#addon.connect(
+      id,
+      t.host,
+      t.port,
+      t.connectTimeoutMs,
+      t.idleTimeoutMs,
+      t.maxDurationMs,
+      keepalive,
+      t.initialData,
+    );
+    if (ok) {
+      this.#pairs.set(id, onEnd);
+      this.#updateRef();
+    }
+    return ok;
+  }
+
+  /**
+   * Relays two connected sockets given by fd (dup()ed here: the caller then destroys its own
+   * handles). Returns the pair's id for {@link close}.
+   */
+  adopt(
+    downFd: number,
+    upFd: number,
+    opts: { idleTimeoutMs: number; maxDurationMs: number; initialData?: Buffer | undefined },
+    onEnd: (end: PairEnd) => void,
+  ): number {
+    const id = this.#addon.adopt(downFd, upFd, opts.idleTimeoutMs, opts.maxDurationMs, opts.initialData);
+    this.#pairs.set(id, onEnd);
+    this.#updateRef();
+    return id;
+  }
+
+  /** Closes an accepted connection that was not connected (black hole): no report. */
+  discard(id: number): void {
+    this.#addon.discard(id);
+  }
+
+  /** Hands an accepted connection's fd to JavaScript (`new net.Socket({ fd })`); the thread forgets it. */
+  handOver(id: number): void {
+    this.#addon.release(id);
+  }
+
+  /** Terminates a connecting or relaying pair now; its `onEnd` reports `terminated`. */
+  close(id: number): void {
+    this.#addon.close(id);
+  }
+
+  /** Pairs being relayed or connected (all proxies of the process). */
+  get openPairs(): number {
+    return this.#pairs.size;
+  }
+
+  #updateRef(): void {
+    const want = this.#listeners.size > 0 || this.#pairs.size > 0;
+    if (want === this.#refed) return;
+    this.#refed = want;
+    if (want) this.#addon.ref();
+    else this.#addon.unref();
+  }
+
+  #dispatch(events: RawEvent[]): void {
+    for (const e of events) {
+      if (e.type === 1) {
+        const onAccept = this.#listeners.get(e.listener as number);
+        if (!onAccept) {
+          this.#addon.discard(e.id);
+          continue;
+        }
+        onAccept({
+          id: e.id,
+          fd: e.fd as number,
+          remoteAddress: e.remoteAddress as string,
+          remotePort: e.remotePort as number,
+          localAddress: e.localAddress as string,
+          localPort: e.localPort as number,
+          originalDst: e.dstFamily
+            ? { address: e.dstAddress as string, port: e.dstPort as number, family: e.dstFamily === 6 ? 6 : 4 }
+            : null,
+        });
+        continue;
+      }
+      const onEnd = this.#pairs.get(e.id);
+      if (!onEnd) continue;
+      this.#pairs.delete(e.id);
+      const reason = END_REASONS[e.reason as number] ?? 'io_error';
+      onEnd({
+        reason,
+        errorCode: e.errno ? errnoName(e.errno) : undefined,
+        bytesReceived: e.received as number,
+        bytesSent: e.sent as number,
+        upstreamLocal: e.upstreamLocal,
+      });
+    }
+    this.#updateRef();
+  }
+}
+
+function errnoName(errno: number): string {
+  try {
+    return getSystemErrorName(-errno);
+  } catch {
+    return `errno ${errno}`;
+  }
+}
