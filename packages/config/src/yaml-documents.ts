@@ -4,6 +4,7 @@
  */
 import { type Document, isMap, isScalar, isSeq, LineCounter, type Node, parseAllDocuments } from 'yaml';
 import { childPath } from './paths.js';
+import { readBlockYamlDocument, splitYamlStream } from './yaml-block-reader.js';
 
 export interface TextProblem {
   message: string;
@@ -25,7 +26,43 @@ export interface RawDocument {
 /** Largest alias expansion accepted (guards against "billion laughs" documents). */
 const MAX_ALIAS_COUNT = 1000;
 
+/**
+ * Reads every document of a stream. Documents in the common manifest subset go through a fast
+ * reader; any other document is read by the `yaml` package, alone when that is safe, else the
+ * whole stream is. Both routes give the same values, lines and problems.
+ */
 export function readYamlDocuments(text: string): RawDocument[] {
+  const segments = splitYamlStream(text);
+  if (!segments) return readYamlDocumentsWithLibrary(text);
+  const documents: RawDocument[] = [];
+  for (const segment of segments) {
+    const index = documents.length;
+    const fast = readBlockYamlDocument(text, segment, index);
+    if (fast === null) continue;
+    if (fast) {
+      documents.push(fast);
+      continue;
+    }
+    // The library reads this document alone; anything short of one clean document (or, for the
+    // stream's leading part, none) is judged on the whole stream instead, where problems are
+    // reported exactly as the library reports them.
+    const alone = readYamlDocumentsWithLibrary(text.slice(segment.start, segment.end));
+    const doc = alone[0];
+    if (alone.length === 0 && !segment.marked) continue;
+    if (alone.length !== 1 || !doc || doc.problems.length > 0) return readYamlDocumentsWithLibrary(text);
+    documents.push(shiftLines(doc, index, segment.line - 1));
+  }
+  return documents;
+}
+
+function shiftLines(doc: RawDocument, index: number, by: number): RawDocument {
+  const lines = new Map<string, number>();
+  for (const [path, line] of doc.lines) lines.set(path, line + by);
+  return { index, value: doc.value, line: doc.line + by, lines, problems: [] };
+}
+
+/** Reads every document with the `yaml` package (the reference the fast reader must match). */
+export function readYamlDocumentsWithLibrary(text: string): RawDocument[] {
   const counter = new LineCounter();
   const docs = parseAllDocuments(text, {
     lineCounter: counter,

@@ -126,21 +126,22 @@ export function closest(name: string, candidates: readonly string[]): string | u
 }
 
 /** Checks `value` against `schema`; returns false when the value's own type is wrong. */
+function wrongType(value: unknown, schema: Schema, path: string, out: FindingCollector): false {
+  out.add(
+    'wrongType',
+    path,
+    `${path} must be ${TYPE_NAMES[schema.type]}, got ${describeValue(value)}`,
+    typeHint(schema, value),
+  );
+  return false;
+}
+
 export function checkSchema(value: unknown, schema: Schema, path: string, out: FindingCollector): boolean {
-  const wrongType = () => {
-    out.add(
-      'wrongType',
-      path,
-      `${path} must be ${TYPE_NAMES[schema.type]}, got ${describeValue(value)}`,
-      typeHint(schema, value),
-    );
-    return false;
-  };
   switch (schema.type) {
     case 'any':
       return true;
     case 'string':
-      if (typeof value !== 'string') return wrongType();
+      if (typeof value !== 'string') return wrongType(value, schema, path, out);
       if (schema.enum && !schema.enum.includes(value)) {
         const near = closest(value, schema.enum);
         out.add(
@@ -152,7 +153,7 @@ export function checkSchema(value: unknown, schema: Schema, path: string, out: F
       }
       return true;
     case 'duration': {
-      if (typeof value !== 'string') return wrongType();
+      if (typeof value !== 'string') return wrongType(value, schema, path, out);
       const ms = parseDuration(value);
       if (ms === undefined)
         out.add(
@@ -165,11 +166,11 @@ export function checkSchema(value: unknown, schema: Schema, path: string, out: F
       return true;
     }
     case 'boolean':
-      return typeof value === 'boolean' ? true : wrongType();
+      return typeof value === 'boolean' ? true : wrongType(value, schema, path, out);
     case 'integer':
     case 'number':
-      if (typeof value !== 'number' || !Number.isFinite(value)) return wrongType();
-      if (schema.type === 'integer' && !Number.isInteger(value)) return wrongType();
+      if (typeof value !== 'number' || !Number.isFinite(value)) return wrongType(value, schema, path, out);
+      if (schema.type === 'integer' && !Number.isInteger(value)) return wrongType(value, schema, path, out);
       if ((schema.min !== undefined && value < schema.min) || (schema.max !== undefined && value > schema.max)) {
         const bounds =
           schema.max === undefined ? `at least ${schema.min}` : `between ${schema.min ?? '-∞'} and ${schema.max}`;
@@ -178,19 +179,19 @@ export function checkSchema(value: unknown, schema: Schema, path: string, out: F
       return true;
     case 'intOrString':
       if (typeof value === 'string') return true;
-      return typeof value === 'number' && Number.isInteger(value) ? true : wrongType();
+      return typeof value === 'number' && Number.isInteger(value) ? true : wrongType(value, schema, path, out);
     case 'array':
-      if (!Array.isArray(value)) return wrongType();
+      if (!Array.isArray(value)) return wrongType(value, schema, path, out);
       value.forEach((item, i) => {
         checkSchema(item, schema.items, childPath(path, i), out);
       });
       return true;
     case 'map':
-      if (!isObject(value)) return wrongType();
+      if (!isObject(value)) return wrongType(value, schema, path, out);
       for (const [k, v] of Object.entries(value)) checkSchema(v, schema.values, childPath(path, k), out);
       return true;
     case 'object': {
-      if (!isObject(value)) return wrongType();
+      if (!isObject(value)) return wrongType(value, schema, path, out);
       for (const name of schema.required ?? []) {
         if (value[name] === undefined || value[name] === null)
           out.add('requiredField', childPath(path, name), `${childPath(path, name)} is required`);
