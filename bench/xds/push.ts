@@ -12,10 +12,14 @@
  * there are ten proxy shapes sharing their outbound config and differing in their inbound one.
  *
  *   node --import tsx bench/xds/push.ts [--rounds 20] [--entries 1000] [--debounce-ms 20]
- *        [--sizes 1,100,1000] [--modes sotw,delta]
+ *        [--sizes 1,100,1000] [--modes sotw,delta] [--cpu-profile <path prefix>]
+ *
+ * `--cpu-profile p` writes a CPU profile of this process (the server side) covering only the measured
+ * rounds of each run to `p-<mode>-<N>.cpuprofile`.
  */
 import { fork } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { Session } from 'node:inspector';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -35,6 +39,7 @@ const SIZES = arg('sizes', '1,100,1000').split(',').map(Number);
 const MODES = arg('modes', 'sotw,delta').split(',') as SimOptions['mode'][];
 const ROUND_TIMEOUT_MS = 60_000;
 const CONNECT_TIMEOUT_MS = 180_000;
+const PROFILE = arg('cpu-profile', '');
 const SHAPES = 10;
 const SIM = path.join(path.dirname(fileURLToPath(import.meta.url)), 'sim-proxies.ts');
 
@@ -63,6 +68,24 @@ function appService(k: number): Resource {
       ports: [{ name: 'tcp-app', port: 9000 + k, targetPort: 9000 + k }],
     },
   };
+}
+
+/** CPU profile of the measured rounds only (node:inspector), when --cpu-profile is given. */
+async function profiled<T>(name: string, fn: () => Promise<T>): Promise<T> {
+  if (!PROFILE) return fn();
+  const session = new Session();
+  session.connect();
+  const post = (method: string) =>
+    new Promise<unknown>((resolve, reject) => session.post(method, (err, res) => (err ? reject(err) : resolve(res))));
+  await post('Profiler.enable');
+  await post('Profiler.start');
+  try {
+    return await fn();
+  } finally {
+    const { profile } = (await post('Profiler.stop')) as { profile: unknown };
+    writeFileSync(`${PROFILE}-${name}.cpuprofile`, JSON.stringify(profile));
+    session.disconnect();
+  }
 }
 
 function percentile(sorted: number[], p: number): number {
@@ -160,22 +183,24 @@ async function main(): Promise<void> {
         const times: number[] = [];
         const rounds = n >= 1000 ? Math.max(5, Math.floor(ROUNDS / 2)) : ROUNDS;
         let created: string | undefined;
-        for (let r = 0; r < rounds; r++) {
-          const written = created
-            ? await store.delete({ kind: 'ServiceEntry', namespace: 'default', name: created })
-            : await store.create(entry(next++));
-          created = created ? undefined : written.metadata.name;
-          const t0 = performance.now();
-          const res = await server.waitForAcks({
-            version: written.metadata.resourceVersion,
-            timeoutMs: ROUND_TIMEOUT_MS,
-            proxies: ids,
-          });
-          if (res.notAcked.length) {
-            throw new Error(`${mode} round ${r}: ${res.notAcked.length} of ${n} proxies did not ack in time`);
+        await profiled(`${mode}-${n}`, async () => {
+          for (let r = 0; r < rounds; r++) {
+            const written = created
+              ? await store.delete({ kind: 'ServiceEntry', namespace: 'default', name: created })
+              : await store.create(entry(next++));
+            created = created ? undefined : written.metadata.name;
+            const t0 = performance.now();
+            const res = await server.waitForAcks({
+              version: written.metadata.resourceVersion,
+              timeoutMs: ROUND_TIMEOUT_MS,
+              proxies: ids,
+            });
+            if (res.notAcked.length) {
+              throw new Error(`${mode} round ${r}: ${res.notAcked.length} of ${n} proxies did not ack in time`);
+            }
+            times.push(performance.now() - t0);
           }
-          times.push(performance.now() - t0);
-        }
+        });
         const after = await sim.stats();
         const end = await sim.stop();
         sim = undefined;

@@ -212,6 +212,50 @@ function buildCluster(
   out.facts.set(name, facts);
 }
 
+/** What one service port contributes: its clusters (default, then subsets), assignments and facts. */
+interface PortClusters {
+  clusters: NamedEnvoyResource[];
+  endpoints: EnvoyLoadAssignment[];
+  facts: [string, ClusterFacts][];
+}
+
+const NO_RULE = {};
+/**
+ * Clusters of services whose output depends only on the service and its DestinationRule (every
+ * service without a workload selector: its endpoints come from the entry itself). Keyed by the
+ * MeshService object, which stays the same while its resource does, then by the rule object and port.
+ */
+const portClusterMemo = new WeakMap<MeshService, WeakMap<object, Map<MeshPort, PortClusters>>>();
+
+function portClusters(
+  index: MeshIndex,
+  svc: MeshService,
+  port: MeshPort,
+  dr: Resource<DestinationRuleSpec> | undefined,
+): PortClusters {
+  const memoable = !svc.selector;
+  let byRule = memoable ? portClusterMemo.get(svc) : undefined;
+  const known = byRule?.get(dr ?? NO_RULE)?.get(port);
+  if (known) return known;
+  const out: OutboundClusters = { clusters: [], endpoints: [], facts: new Map() };
+  buildCluster(index, svc, port, dr, undefined, out);
+  for (const subset of dr?.spec?.subsets ?? []) buildCluster(index, svc, port, dr, subset, out);
+  const built: PortClusters = { clusters: out.clusters, endpoints: out.endpoints, facts: [...out.facts] };
+  if (memoable) {
+    if (!byRule) {
+      byRule = new WeakMap();
+      portClusterMemo.set(svc, byRule);
+    }
+    let byPort = byRule.get(dr ?? NO_RULE);
+    if (!byPort) {
+      byPort = new Map();
+      byRule.set(dr ?? NO_RULE, byPort);
+    }
+    byPort.set(port, built);
+  }
+  return built;
+}
+
 /** Every outbound cluster (and EDS assignment) for the services in scope. */
 export function buildOutboundClusters(index: MeshIndex, scope: ProxyScope): OutboundClusters {
   const out: OutboundClusters = { clusters: [], endpoints: [], facts: new Map() };
@@ -223,33 +267,52 @@ export function buildOutboundClusters(index: MeshIndex, scope: ProxyScope): Outb
       const name = outboundClusterName(port.number, undefined, svc.hostname);
       if (seen.has(name)) continue; // same host from an older entry wins
       seen.add(name);
-      buildCluster(index, svc, port, dr, undefined, out);
-      for (const subset of dr?.spec?.subsets ?? []) buildCluster(index, svc, port, dr, subset, out);
+      const built = portClusters(index, svc, port, dr);
+      for (const c of built.clusters) out.clusters.push(c);
+      for (const e of built.endpoints) out.endpoints.push(e);
+      for (const [n, f] of built.facts) out.facts.set(n, f);
     }
   }
   return out;
 }
 
+const BLACK_HOLE: NamedEnvoyResource = {
+  name: BLACK_HOLE_CLUSTER,
+  type: 'STATIC',
+  connect_timeout: DEFAULT_CONNECT_TIMEOUT,
+};
+const PASSTHROUGH: NamedEnvoyResource = {
+  name: PASSTHROUGH_CLUSTER,
+  type: 'ORIGINAL_DST',
+  lb_policy: 'CLUSTER_PROVIDED',
+  connect_timeout: DEFAULT_CONNECT_TIMEOUT,
+};
+
+/** The shared BlackHoleCluster object (do not mutate). */
 export function blackHoleCluster(): NamedEnvoyResource {
-  return { name: BLACK_HOLE_CLUSTER, type: 'STATIC', connect_timeout: DEFAULT_CONNECT_TIMEOUT };
+  return BLACK_HOLE;
 }
 
+/** The shared PassthroughCluster object (do not mutate). */
 export function passthroughCluster(): NamedEnvoyResource {
-  return {
-    name: PASSTHROUGH_CLUSTER,
-    type: 'ORIGINAL_DST',
-    lb_policy: 'CLUSTER_PROVIDED',
-    connect_timeout: DEFAULT_CONNECT_TIMEOUT,
-  };
+  return PASSTHROUGH;
 }
 
+const inboundClusters = new Map<number, NamedEnvoyResource>();
+
+/** The inbound cluster of a workload port; one shared object per port (do not mutate). */
 export function inboundCluster(port: number): NamedEnvoyResource {
-  const name = inboundClusterName(port);
-  return {
-    name,
-    type: 'STATIC',
-    connect_timeout: DEFAULT_CONNECT_TIMEOUT,
-    lb_policy: 'ROUND_ROBIN',
-    load_assignment: loadAssignment(name, [socketEndpoint('127.0.0.1', port)]),
-  };
+  let c = inboundClusters.get(port);
+  if (!c) {
+    const name = inboundClusterName(port);
+    c = {
+      name,
+      type: 'STATIC',
+      connect_timeout: DEFAULT_CONNECT_TIMEOUT,
+      lb_policy: 'ROUND_ROBIN',
+      load_assignment: loadAssignment(name, [socketEndpoint('127.0.0.1', port)]),
+    };
+    inboundClusters.set(port, c);
+  }
+  return c;
 }

@@ -2,7 +2,9 @@
  * The translation entry point: a proxy and a config snapshot in, that proxy's Envoy resources out,
  * the way istiod builds them. Pure and deterministic. The snapshot is compiled once (cached per
  * snapshot object) and the result is cached per proxy shape (namespace + labels), so a thousand
- * proxies of a few shapes cost a few generations. Returned objects are shared: do not mutate.
+ * proxies of a few shapes cost a few generations; shapes that differ only in their workload ports
+ * share one outbound generation, and unchanged services reuse their clusters and port listeners from
+ * the previous snapshot. Returned objects are shared: do not mutate.
  */
 import type { K8sServiceSpec } from '@sluice/config';
 import { blackHoleCluster, buildOutboundClusters, inboundCluster, passthroughCluster } from './clusters.js';
@@ -18,7 +20,15 @@ import { labelsMatch } from './mesh-services.js';
 import { buildNameTable } from './name-table.js';
 import { type ProxyScope, proxyScope } from './proxy-scope.js';
 import { buildRoutes } from './routes.js';
-import type { ConfigSnapshot, GeneratedResources, ProxyInfo } from './types.js';
+import type {
+  ConfigSnapshot,
+  EnvoyLoadAssignment,
+  GeneratedResources,
+  NamedEnvoyResource,
+  NameTable,
+  PortConflict,
+  ProxyInfo,
+} from './types.js';
 
 /** The key under which proxies share generated resources. */
 export function proxyShapeKey(proxy: Pick<ProxyInfo, 'namespace' | 'labels'>): string {
@@ -46,31 +56,88 @@ function inboundPorts(scope: ProxyScope, cfg: ConfigSnapshot): number[] {
 
 const byName = (a: { name: string }, b: { name: string }) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0);
 
+/** Everything a proxy gets that does not depend on its own workload ports. */
+interface OutboundConfig {
+  listeners: NamedEnvoyResource[];
+  virtualOutbound: NamedEnvoyResource;
+  clusters: NamedEnvoyResource[];
+  routes: NamedEnvoyResource[];
+  endpoints: EnvoyLoadAssignment[];
+  nameTable: NameTable;
+  conflicts: PortConflict[];
+}
+
+/** Whether any VirtualService in scope matches on source labels (then labels shape the outbound config). */
+function readsSourceLabels(scope: ProxyScope): boolean {
+  for (const vs of scope.virtualServices) {
+    const spec = vs.spec;
+    for (const rule of [...(spec?.http ?? []), ...(spec?.tcp ?? []), ...(spec?.tls ?? [])]) {
+      for (const m of (rule.match ?? []) as { sourceLabels?: unknown }[]) if (m.sourceLabels) return true;
+    }
+  }
+  return false;
+}
+
+/**
+ * What the outbound config of a scope depends on besides the snapshot: namespace, Sidecar, mode,
+ * audit, the workload-selected DestinationRules, and the labels only when a VirtualService matches
+ * on them. Shapes with the same key get the same outbound objects.
+ */
+function outboundKey(scope: ProxyScope, rule: string): string {
+  const selectedRules = scope.destinationRules
+    .filter((dr) => dr.spec?.workloadSelector?.labels)
+    .map((dr) => `${dr.metadata.namespace ?? 'default'}/${dr.metadata.name}`);
+  const labels = readsSourceLabels(scope) ? Object.entries(scope.labels).sort() : null;
+  return JSON.stringify([
+    scope.namespace,
+    scope.sidecar ? `${scope.sidecar.metadata.namespace ?? 'default'}/${scope.sidecar.metadata.name}` : null,
+    rule,
+    scope.mode,
+    scope.audit,
+    selectedRules,
+    labels,
+  ]);
+}
+
+function outbound(index: MeshIndex, scope: ProxyScope, rule: string): OutboundConfig {
+  const key = outboundKey(scope, rule);
+  const known = index.outboundCache.get(key) as OutboundConfig | undefined;
+  if (known) return known;
+  const fallback = fallbackChain(scope, rule);
+  const oc = buildOutboundClusters(index, scope);
+  const ol = buildOutboundListeners(scope, oc.facts, fallback);
+  const built: OutboundConfig = {
+    listeners: ol.listeners,
+    virtualOutbound: virtualOutboundListener(fallback),
+    clusters: oc.clusters,
+    routes: buildRoutes(scope, ol.httpPorts, rule),
+    endpoints: oc.endpoints.sort((a, b) =>
+      a.cluster_name < b.cluster_name ? -1 : a.cluster_name > b.cluster_name ? 1 : 0,
+    ),
+    nameTable: buildNameTable(scope.services, scope.namespace),
+    conflicts: ol.conflicts,
+  };
+  index.outboundCache.set(key, built);
+  return built;
+}
+
 function generate(index: MeshIndex, cfg: ConfigSnapshot, proxy: ProxyInfo): GeneratedResources {
   const scope = proxyScope(index, proxy.namespace, proxy.labels);
   const meshName = cfg.resources.find((r) => r.kind === 'MeshConfig')?.metadata.name;
   const rule = defaultRuleName(scope, meshName);
-  const fallback = fallbackChain(scope, rule);
-  const outbound = buildOutboundClusters(index, scope);
-  const ol = buildOutboundListeners(scope, outbound.facts, fallback);
+  const out = outbound(index, scope, rule);
   const inPorts = inboundPorts(scope, cfg);
-  const listeners = [virtualOutboundListener(fallback), virtualInboundListener(inPorts), ...ol.listeners].sort(byName);
-  const clusters = [
-    blackHoleCluster(),
-    passthroughCluster(),
-    ...inPorts.map(inboundCluster),
-    ...outbound.clusters,
-  ].sort(byName);
-  const endpoints = outbound.endpoints.sort((a, b) =>
-    a.cluster_name < b.cluster_name ? -1 : a.cluster_name > b.cluster_name ? 1 : 0,
+  const listeners = [out.virtualOutbound, virtualInboundListener(inPorts), ...out.listeners].sort(byName);
+  const clusters = [blackHoleCluster(), passthroughCluster(), ...inPorts.map(inboundCluster), ...out.clusters].sort(
+    byName,
   );
   const result: GeneratedResources = {
     listeners,
     clusters,
-    routes: buildRoutes(scope, ol.httpPorts, rule),
-    endpoints,
-    nameTable: buildNameTable(scope.services, scope.namespace),
-    conflicts: ol.conflicts,
+    routes: out.routes,
+    endpoints: out.endpoints,
+    nameTable: out.nameTable,
+    conflicts: out.conflicts,
     outboundMode: scope.mode,
     audit: scope.audit,
   };

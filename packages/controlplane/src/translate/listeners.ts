@@ -45,17 +45,27 @@ export function defaultRuleName(scope: ProxyScope, meshConfigName: string | unde
   return meshConfigName ? `MeshConfig/${meshConfigName}` : 'mesh-default';
 }
 
-/** The chain taken by a destination nothing else matches: passthrough, black hole, or audit. */
+const fallbackChains = new Map<string, EnvoyObject>();
+
+/**
+ * The chain taken by a destination nothing else matches: passthrough, black hole, or audit.
+ * One shared object per (rule, mode, audit), so listeners built on it can be reused (do not mutate).
+ */
 export function fallbackChain(scope: ProxyScope, rule: string): EnvoyObject {
+  const key = `${rule}\0${scope.mode}\0${scope.audit}`;
+  const known = fallbackChains.get(key);
+  if (known) return known;
   const blocked = scope.mode === 'REGISTRY_ONLY' && !scope.audit;
   const cluster = blocked ? BLACK_HOLE_CLUSTER : PASSTHROUGH_CLUSTER;
   const meta: Record<string, string> = { rule, mode: scope.mode };
   if (scope.audit) meta.egressMode = 'audit';
-  return {
+  const chain: EnvoyObject = {
     name: blocked ? 'BlackHoleFilterChain' : 'PassthroughFilterChain',
     filters: [tcpProxy(cluster, { cluster })],
     metadata: chainMetadata(meta),
   };
+  if (fallbackChains.size < 1024) fallbackChains.set(key, chain);
+  return chain;
 }
 
 interface ChainCandidate {
@@ -178,6 +188,58 @@ export interface OutboundListeners {
   conflicts: PortConflict[];
 }
 
+/** One port's outbound listener and what building it found. */
+interface PortListener {
+  listener: NamedEnvoyResource;
+  http: boolean;
+  conflicts: PortConflict[];
+}
+
+/** A small number per object, to build memo keys from object identities. */
+const objectIds = new WeakMap<object, number>();
+let nextObjectId = 1;
+function idOf(o: object | undefined): number {
+  if (!o) return 0;
+  let id = objectIds.get(o);
+  if (id === undefined) {
+    id = nextObjectId++;
+    objectIds.set(o, id);
+  }
+  return id;
+}
+
+/**
+ * Port listeners reused across proxies and snapshots. A port's listener is a function of its
+ * entries (MeshService, MeshPort, the facts of their default cluster: objects kept while their
+ * resources stay the same) and the fallback chain, as long as no VirtualService routes any of
+ * those hosts (VirtualService routing also reads the proxy's labels and the other services). Two
+ * generations: entries unused for a whole generation are dropped ({@link rotateListenerMemo}).
+ */
+let portListenerMemo = new Map<string, PortListener>();
+let portListenerMemoPrevious = new Map<string, PortListener>();
+
+/** Starts a new memo generation; called once per compiled snapshot. */
+export function rotateListenerMemo(): void {
+  portListenerMemoPrevious = portListenerMemo;
+  portListenerMemo = new Map();
+}
+
+function portMemoKey(
+  scope: ProxyScope,
+  portNumber: number,
+  entries: { svc: MeshService; port: MeshPort }[],
+  facts: Map<string, ClusterFacts>,
+  fallback: EnvoyObject,
+): string | undefined {
+  let key = `${portNumber}:${idOf(fallback)}`;
+  for (const { svc, port } of entries) {
+    if (port.kind !== 'http' && virtualServiceFor(scope, svc.hostname)) return undefined;
+    const f = facts.get(outboundClusterName(port.number, undefined, svc.hostname));
+    key += `,${idOf(svc)}.${idOf(port)}.${idOf(f)}`;
+  }
+  return key;
+}
+
 /** Per-port outbound listeners for every service port in scope, with conflicts resolved. */
 export function buildOutboundListeners(
   scope: ProxyScope,
@@ -198,6 +260,26 @@ export function buildOutboundListeners(
   const conflicts: PortConflict[] = [];
   for (const portNumber of [...byPort.keys()].sort((a, b) => a - b)) {
     const entries = byPort.get(portNumber)!.sort((a, b) => a.svc.rank - b.svc.rank);
+    const key = portMemoKey(scope, portNumber, entries, facts, fallback);
+    let built = key === undefined ? undefined : (portListenerMemo.get(key) ?? portListenerMemoPrevious.get(key));
+    if (!built) built = buildPortListener(scope, portNumber, entries, facts, fallback);
+    if (key !== undefined) portListenerMemo.set(key, built);
+    listeners.push(built.listener);
+    if (built.http) httpPorts.push(portNumber);
+    for (const c of built.conflicts) conflicts.push(c);
+  }
+  return { listeners, httpPorts, conflicts };
+}
+
+function buildPortListener(
+  scope: ProxyScope,
+  portNumber: number,
+  entries: { svc: MeshService; port: MeshPort }[],
+  facts: Map<string, ClusterFacts>,
+  fallback: EnvoyObject,
+): PortListener {
+  const conflicts: PortConflict[] = [];
+  {
     const httpWinner = entries.find((e) => e.port.kind === 'http');
     const chosen = new Map<string, ChainCandidate>();
     let needsTls = false;
@@ -222,10 +304,7 @@ export function buildOutboundListeners(
       if (port.kind === 'tls') needsTls = true;
     }
     const chains = [...chosen.values()].map((c) => c.chain);
-    if (httpWinner) {
-      chains.push(httpChain(portNumber));
-      httpPorts.push(portNumber);
-    }
+    if (httpWinner) chains.push(httpChain(portNumber));
     chains.sort((a, b) =>
       (a.name as string) < (b.name as string) ? -1 : (a.name as string) > (b.name as string) ? 1 : 0,
     );
@@ -241,12 +320,23 @@ export function buildOutboundListeners(
     if (needsTls) filters.push({ name: 'envoy.filters.listener.tls_inspector' });
     if (httpWinner) filters.push({ name: 'envoy.filters.listener.http_inspector' });
     if (filters.length > 0) listener.listener_filters = filters;
-    listeners.push(listener);
+    return { listener, http: httpWinner !== undefined, conflicts };
   }
-  return { listeners, httpPorts, conflicts };
 }
 
+const virtualOutbounds = new WeakMap<EnvoyObject, NamedEnvoyResource>();
+
+/** `virtualOutbound` for a fallback chain; one shared object per chain (do not mutate). */
 export function virtualOutboundListener(fallback: EnvoyObject): NamedEnvoyResource {
+  let l = virtualOutbounds.get(fallback);
+  if (!l) {
+    l = buildVirtualOutbound(fallback);
+    virtualOutbounds.set(fallback, l);
+  }
+  return l;
+}
+
+function buildVirtualOutbound(fallback: EnvoyObject): NamedEnvoyResource {
   return {
     name: 'virtualOutbound',
     address: { socket_address: { address: '0.0.0.0', port_value: OUTBOUND_CAPTURE_PORT } },
@@ -265,7 +355,20 @@ export function virtualOutboundListener(fallback: EnvoyObject): NamedEnvoyResour
   };
 }
 
+const virtualInbounds = new Map<string, NamedEnvoyResource>();
+
+/** `virtualInbound` for a set of workload ports; one shared object per set (do not mutate). */
 export function virtualInboundListener(ports: readonly number[]): NamedEnvoyResource {
+  const key = ports.join(',');
+  let l = virtualInbounds.get(key);
+  if (!l) {
+    l = buildVirtualInbound(ports);
+    if (virtualInbounds.size < 4096) virtualInbounds.set(key, l);
+  }
+  return l;
+}
+
+function buildVirtualInbound(ports: readonly number[]): NamedEnvoyResource {
   const chains: EnvoyObject[] = [
     {
       name: 'virtualInbound-blackhole',

@@ -13,6 +13,7 @@ import type {
   VirtualServiceSpec,
   WorkloadEntrySpec,
 } from '@sluice/config';
+import { rotateListenerMemo } from './listeners.js';
 import { buildMeshServices, type MeshService } from './mesh-services.js';
 import type { ConfigSnapshot, GeneratedResources } from './types.js';
 import { allocateVips, byCreation, existingVips } from './vip.js';
@@ -39,6 +40,8 @@ export interface MeshIndex {
   workloadsByNamespace: Map<string, WorkloadInstance[]>;
   /** Generated resources per proxy shape (namespace + labels). */
   shapeCache: Map<string, GeneratedResources>;
+  /** The outbound part of generated resources, shared by shapes that see the same outbound config. */
+  outboundCache: Map<string, unknown>;
 }
 
 const indexes = new WeakMap<ConfigSnapshot, MeshIndex>();
@@ -103,7 +106,9 @@ export function meshIndex(cfg: ConfigSnapshot): MeshIndex {
     sidecars: ofKind<SidecarSpec>(rs, 'Sidecar'),
     workloadsByNamespace,
     shapeCache: new Map(),
+    outboundCache: new Map(),
   };
+  rotateListenerMemo();
   indexes.set(cfg, index);
   return index;
 }

@@ -68,6 +68,22 @@ function normalizeExportTo(list: string[] | undefined): string[] {
   return list && list.length > 0 ? list : ['*'];
 }
 
+/**
+ * The services built from one resource object, kept while that object (and its rank and VIPs) stays
+ * the same, so an unchanged resource yields the same MeshService objects from one snapshot to the
+ * next and everything derived from them can be reused (see clusters.ts, listeners.ts).
+ */
+const builtFrom = new WeakMap<Resource, { rank: number; vips: string; services: MeshService[] }>();
+
+function vipSignature(r: Resource, vips: ReadonlyMap<string, string>): string {
+  if (r.kind === 'Service') return '';
+  const spec = r.spec as ServiceEntrySpec | undefined;
+  const ns = r.metadata.namespace ?? 'default';
+  let sig = '';
+  for (const host of spec?.hosts ?? []) if (needsVip(spec, host)) sig += `${vips.get(`${ns}/${host}`) ?? ''},`;
+  return sig;
+}
+
 /** Builds the registry from a snapshot's Services and ServiceEntries. `vips` maps `<ns>/<host>` → VIP. */
 export function buildMeshServices(
   services: readonly Resource<K8sServiceSpec>[],
@@ -77,6 +93,21 @@ export function buildMeshServices(
   const out: MeshService[] = [];
   const ordered = [...(entries as Resource[]), ...(services as Resource[])].sort(byCreation);
   ordered.forEach((r, rank) => {
+    const sig = vipSignature(r, vips);
+    const known = builtFrom.get(r);
+    if (known && known.rank === rank && known.vips === sig) {
+      out.push(...known.services);
+      return;
+    }
+    const start = out.length;
+    buildFrom(r, rank, vips, out);
+    builtFrom.set(r, { rank, vips: sig, services: out.slice(start) });
+  });
+  return out;
+}
+
+function buildFrom(r: Resource, rank: number, vips: ReadonlyMap<string, string>, out: MeshService[]): void {
+  {
     const ns = r.metadata.namespace ?? 'default';
     if (r.kind === 'Service') {
       const spec = (r.spec ?? {}) as K8sServiceSpec;
@@ -135,8 +166,7 @@ export function buildMeshServices(
       if (spec.endpoints) svc.endpoints = spec.endpoints;
       out.push(svc);
     }
-  });
-  return out;
+  }
 }
 
 /** Whether an object of `ownerNamespace` with this exportTo is visible from `proxyNamespace`. */

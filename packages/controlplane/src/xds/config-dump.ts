@@ -1,10 +1,10 @@
 /** Envoy-admin-like config dump of what the server sent to one proxy (for `sluice proxy-config`). */
 import { TypeUrl } from '@sluice/xds';
-import type { ProxyStream } from './proxy-stream.js';
+import type { XdsStream } from './xds-stream.js';
 
 const DUMP = 'type.googleapis.com/envoy.admin.v3.';
 
-export function configDump(stream: ProxyStream): Record<string, unknown> {
+export function configDump(stream: XdsStream): Record<string, unknown> {
   const sent = stream.sent();
   const typed = (url: string, json: Record<string, unknown>) => ({ '@type': url, ...json });
   const cds = sent.get(TypeUrl.Cluster);

@@ -1,61 +1,143 @@
 /**
- * Encoding of generated resources for the wire, done once per (generated set, type) and shared by
- * every stream that needs it: each resource becomes an `Any` with a content hash; a response body
- * (DiscoveryResponse without its nonce) is serialized once per version, and each stream only
- * appends its own nonce field. Versions are content hashes, so equal content means equal version.
+ * Encoding of generated resources for the wire, done once per resource object and shared by every
+ * stream and every response that carries it: each resource becomes an `Any` with a content hash,
+ * plus its ready-made `resources` field bytes for a DiscoveryResponse and for a
+ * DeltaDiscoveryResponse. A response body is the concatenation of those shared buffers, built once
+ * per version (state of the world) or per change set (delta); each stream only appends its nonce,
+ * and streams sent a response in the same push cycle share the stamped bytes.
+ * Versions are content hashes, so equal content means equal version.
  */
 import { createHash } from 'node:crypto';
-import { type AnyMessage, encodeResource, protoRoot } from '@sluice/xds';
-import type { EnvoyObject, GeneratedResources } from '../translate/types.js';
+import { type AnyMessage, encodeResource, TypeUrl } from '@sluice/xds';
+import type { EnvoyObject, GeneratedResources, NameTable } from '../translate/types.js';
 import { resourcesOfType, type ServedTypeUrl } from './resource-types.js';
+import { anyBytes, bytesField, stringField, stringsField } from './wire.js';
 
 export interface EncodedItem {
-  name: string;
-  json: EnvoyObject;
-  any: AnyMessage;
-  hash: string;
+  readonly name: string;
+  readonly json: EnvoyObject;
+  readonly any: AnyMessage;
+  /** Content hash: the resource's version in delta responses. */
+  readonly hash: string;
+  /** `resources` field (2) of a DiscoveryResponse carrying this resource. */
+  sotwField(): Buffer;
+  /** `resources` field (2) of a DeltaDiscoveryResponse: a Resource {name, version, resource}. */
+  deltaField(): Buffer;
 }
 
 /** One version of one type for one subscription: what a response carries. */
 export interface EncodedSelection {
   version: string;
   items: EncodedItem[];
+  /** name → item, built on first use. */
+  byName?: Map<string, EncodedItem>;
   /** Serialized DiscoveryResponse without nonce; created on first send. */
   body?: Buffer;
   /** The body with the nonce of the current push cycle, shared by every stream sent it in that cycle. */
   stamped?: { nonce: string; bytes: Buffer };
+  /** Delta change sets from a previous selection's version to this one, shared by streams. */
+  deltas?: Map<string, DeltaChange>;
 }
 
-interface Encoded {
-  any: AnyMessage;
-  hash: string;
+/** What a delta response carries: resources added or changed, names removed, and its shared bytes. */
+export interface DeltaChange {
+  updated: EncodedItem[];
+  removed: string[];
+  /** Serialized DeltaDiscoveryResponse without nonce. */
+  body?: Buffer;
+  stamped?: { nonce: string; bytes: Buffer };
 }
 
-/** Same object → same encoding (proxies of one shape share objects within a snapshot). */
+class Encoded {
+  #sotw: Buffer | undefined;
+  #delta: Buffer | undefined;
+  constructor(
+    readonly name: string,
+    readonly any: AnyMessage,
+    readonly hash: string,
+  ) {}
+
+  sotwField(): Buffer {
+    this.#sotw ??= bytesField(2, anyBytes(this.any.type_url, this.any.value));
+    return this.#sotw;
+  }
+
+  deltaField(): Buffer {
+    this.#delta ??= bytesField(
+      2,
+      Buffer.concat([
+        stringField(3, this.name),
+        stringField(1, this.hash),
+        bytesField(2, anyBytes(this.any.type_url, this.any.value)),
+      ]),
+    );
+    return this.#delta;
+  }
+}
+
+/** Same object → same encoding (proxies and snapshots share unchanged objects). */
 const byIdentity = new WeakMap<object, Encoded>();
 /**
- * Same content → same encoding across snapshots: most resources survive a config change unchanged.
+ * Same content → same encoding across snapshots, for objects built anew with unchanged content.
  * Two generations: entries not used since the previous {@link rotateEncodingCache} are dropped.
  */
 let byContent = new Map<string, Encoded>();
 let byContentPrevious = new Map<string, Encoded>();
+/** Map entries of NameTable.table, one per host, cached by content: a changed table re-encodes only new hosts. */
+let nameEntries = new Map<string, Buffer>();
+let nameEntriesPrevious = new Map<string, Buffer>();
 
 /** Starts a new cache generation; call once per processed snapshot. */
 export function rotateEncodingCache(): void {
   byContentPrevious = byContent;
   byContent = new Map();
+  nameEntriesPrevious = nameEntries;
+  nameEntries = new Map();
 }
 
-function encodeCached(typeUrl: ServedTypeUrl, json: EnvoyObject): Encoded {
+function contentHash(value: Uint8Array): string {
+  return createHash('sha256').update(value).digest('base64url').slice(0, 22);
+}
+
+/** NameTable.NameInfo {ips 1, registry 2, shortname 3, namespace 4, alt_hosts 5}. */
+function nameInfoBytes(info: NameTable['table'][string]): Buffer {
+  return Buffer.concat([
+    stringsField(1, info.ips),
+    stringField(2, info.registry),
+    stringField(3, info.shortname),
+    stringField(4, info.namespace),
+    stringsField(5, info.alt_hosts),
+  ]);
+}
+
+function nameTableAny(table: NameTable): AnyMessage {
+  const parts: Buffer[] = [];
+  for (const [host, info] of Object.entries(table.table)) {
+    const key = `${host}\0${JSON.stringify(info)}`;
+    let entry = nameEntries.get(key) ?? nameEntriesPrevious.get(key);
+    entry ??= bytesField(1, Buffer.concat([stringField(1, host), bytesField(2, nameInfoBytes(info))]));
+    nameEntries.set(key, entry);
+    parts.push(entry);
+  }
+  return { type_url: TypeUrl.NameTable, value: Buffer.concat(parts) };
+}
+
+function encodeCached(typeUrl: ServedTypeUrl, name: string, json: EnvoyObject): Encoded {
   const known = byIdentity.get(json);
   if (known) return known;
-  const key = typeUrl + JSON.stringify(json);
-  let enc = byContent.get(key) ?? byContentPrevious.get(key);
-  if (!enc) {
-    const any = encodeResource(typeUrl, json);
-    enc = { any, hash: createHash('sha256').update(any.value).digest('base64url').slice(0, 22) };
+  let enc: Encoded | undefined;
+  if (typeUrl === TypeUrl.NameTable) {
+    const any = nameTableAny(json as unknown as NameTable);
+    enc = new Encoded(name, any, contentHash(any.value));
+  } else {
+    const key = typeUrl + JSON.stringify(json);
+    enc = byContent.get(key) ?? byContentPrevious.get(key);
+    if (!enc) {
+      const any = encodeResource(typeUrl, json);
+      enc = new Encoded(name, any, contentHash(any.value));
+    }
+    byContent.set(key, enc);
   }
-  byContent.set(key, enc);
   byIdentity.set(json, enc);
   return enc;
 }
@@ -68,6 +150,31 @@ interface TypeEncoding {
 
 const cache = new WeakMap<GeneratedResources, Map<ServedTypeUrl, TypeEncoding>>();
 
+/** A resource of one generated set with its shared encoding. */
+class Item implements EncodedItem {
+  constructor(
+    readonly name: string,
+    readonly json: EnvoyObject,
+    readonly enc: Encoded,
+  ) {}
+
+  get any(): AnyMessage {
+    return this.enc.any;
+  }
+
+  get hash(): string {
+    return this.enc.hash;
+  }
+
+  sotwField(): Buffer {
+    return this.enc.sotwField();
+  }
+
+  deltaField(): Buffer {
+    return this.enc.deltaField();
+  }
+}
+
 function encodeType(g: GeneratedResources, typeUrl: ServedTypeUrl): TypeEncoding {
   let perType = cache.get(g);
   if (!perType) {
@@ -76,7 +183,10 @@ function encodeType(g: GeneratedResources, typeUrl: ServedTypeUrl): TypeEncoding
   }
   const found = perType.get(typeUrl);
   if (found) return found;
-  const items = resourcesOfType(g, typeUrl).map(({ name, json }) => ({ name, json, ...encodeCached(typeUrl, json) }));
+  const items: EncodedItem[] = [];
+  for (const { name, json } of resourcesOfType(g, typeUrl)) {
+    items.push(new Item(name, json, encodeCached(typeUrl, name, json)));
+  }
   const enc: TypeEncoding = { items, byName: new Map(items.map((i) => [i.name, i])), selections: new Map() };
   perType.set(typeUrl, enc);
   return enc;
@@ -96,34 +206,44 @@ export function selectEncoded(
   const found = enc.selections.get(key);
   if (found) return found;
   const items = names ? [...new Set(names)].sort().flatMap((n) => enc.byName.get(n) ?? []) : enc.items;
-  const h = createHash('sha256');
-  for (const i of items) h.update(i.name).update('\0').update(i.hash).update('\0');
-  const sel: EncodedSelection = { version: h.digest('base64url').slice(0, 16), items };
+  let text = '';
+  for (const i of items) text += `${i.name}\0${i.hash}\0`;
+  const sel: EncodedSelection = { version: createHash('sha256').update(text).digest('base64url').slice(0, 16), items };
+  if (!names) sel.byName = enc.byName;
   enc.selections.set(key, sel);
   return sel;
 }
 
-/** The serialized DiscoveryResponse (version_info, resources, type_url) of a selection. */
+/** name → item of a selection. */
+export function selectionByName(sel: EncodedSelection): Map<string, EncodedItem> {
+  sel.byName ??= new Map(sel.items.map((i) => [i.name, i]));
+  return sel.byName;
+}
+
+/** The serialized DiscoveryResponse (version_info 1, resources 2, type_url 4) of a selection. */
 export function responseBody(typeUrl: ServedTypeUrl, sel: EncodedSelection): Buffer {
   if (sel.body) return sel.body;
-  const T = protoRoot().lookupType('envoy.service.discovery.v3.DiscoveryResponse');
-  const msg = T.fromObject({ version_info: sel.version, type_url: typeUrl, resources: [] });
-  (msg as unknown as { resources: AnyMessage[] }).resources = sel.items.map((i) => i.any);
-  sel.body = Buffer.from(T.encode(msg).finish());
+  const parts: Buffer[] = [stringField(1, sel.version)];
+  for (const i of sel.items) parts.push(i.sotwField());
+  parts.push(stringField(4, typeUrl));
+  sel.body = Buffer.concat(parts);
   return sel.body;
 }
 
-/** Appends the `nonce` field (5, length-delimited) to a serialized response body. */
+/** The serialized DeltaDiscoveryResponse (system_version_info 1, resources 2, type_url 4, removed 6). */
+export function deltaBody(typeUrl: ServedTypeUrl, version: string, change: DeltaChange): Buffer {
+  if (change.body) return change.body;
+  const parts: Buffer[] = [stringField(1, version)];
+  for (const i of change.updated) parts.push(i.deltaField());
+  parts.push(stringField(4, typeUrl));
+  for (const n of change.removed) parts.push(bytesField(6, Buffer.from(n, 'utf8')));
+  change.body = Buffer.concat(parts);
+  return change.body;
+}
+
+/** Appends the `nonce` field (5 in both response messages, length-delimited) to a serialized body. */
 export function withNonce(body: Buffer, nonce: string): Buffer {
-  const n = Buffer.from(nonce, 'utf8');
-  const len: number[] = [];
-  let v = n.length;
-  while (v > 127) {
-    len.push((v & 127) | 128);
-    v >>>= 7;
-  }
-  len.push(v);
-  return Buffer.concat([body, Buffer.from([0x2a, ...len]), n]);
+  return Buffer.concat([body, stringField(5, nonce)]);
 }
 
 /** A response already serialized; the server's serializer passes its bytes through. */
@@ -136,5 +256,13 @@ export function stampedResponse(typeUrl: ServedTypeUrl, sel: EncodedSelection, n
   if (sel.stamped?.nonce === nonce) return sel.stamped.bytes;
   const bytes = withNonce(responseBody(typeUrl, sel), nonce);
   sel.stamped = { nonce, bytes };
+  return bytes;
+}
+
+/** The delta response bytes for a nonce, shared by the streams sent the same change in one cycle. */
+export function stampedDelta(typeUrl: ServedTypeUrl, version: string, change: DeltaChange, nonce: string): Buffer {
+  if (change.stamped?.nonce === nonce) return change.stamped.bytes;
+  const bytes = withNonce(deltaBody(typeUrl, version, change), nonce);
+  change.stamped = { nonce, bytes };
   return bytes;
 }

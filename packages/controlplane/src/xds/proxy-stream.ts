@@ -11,28 +11,14 @@
  */
 import type * as grpc from '@grpc/grpc-js';
 import type { DiscoveryRequest } from '@sluice/xds';
-import { generateProxyResources } from '../translate/generate.js';
 import { proxyInfoFromNode } from '../translate/proxy-info.js';
-import type { ConfigSnapshot, GeneratedResources, ProxyInfo } from '../translate/types.js';
+import type { ProxyInfo } from '../translate/types.js';
 import { type EncodedItem, SerializedResponse, selectEncoded, stampedResponse } from './encoded-resources.js';
-import type { XdsLogger } from './logger.js';
-import type { XdsMetrics } from './metrics.js';
 import { honoursResourceNames, isServedType, PUSH_ORDER, type ServedTypeUrl, TYPE_NAME } from './resource-types.js';
 import type { NackInfo, ProxyStatus, SyncState, TypeStatus } from './status.js';
+import { ProxyGeneration, type SentType, type StreamContext, type XdsStream } from './xds-stream.js';
 
-export interface StreamContext {
-  /** The latest processed snapshot and its sequence number. */
-  current(): { snapshot: ConfigSnapshot; seq: number };
-  /**
-   * A nonce for a response. Pushes of one cycle share one nonce across streams (so they share one
-   * serialized response); each stream still sees every nonce at most once per type.
-   */
-  nonce(push: boolean): string;
-  metrics: XdsMetrics;
-  logger: XdsLogger;
-  /** Called whenever sync state may have changed (ACK, NACK, send, close). */
-  changed(): void;
-}
+export type { StreamContext } from './xds-stream.js';
 
 interface TypeState {
   names: string[] | undefined;
@@ -46,17 +32,14 @@ interface TypeState {
 
 type Call = grpc.ServerDuplexStream<DiscoveryRequest, SerializedResponse>;
 
-export class ProxyStream {
+export class ProxyStream implements XdsStream {
+  readonly protocol = 'sotw';
   readonly connectedSince = new Date().toISOString();
   proxy: ProxyInfo | undefined;
-  /** Sequence of the snapshot the current resources were generated from. */
-  generatedSeq = -1;
   /** Latest snapshot sequence at which this proxy had acked everything it was sent. */
   syncedSeq = -1;
   closed = false;
-  #generated: GeneratedResources | undefined;
-  #configRevision = '';
-  #generationError: string | undefined;
+  readonly #gen = new ProxyGeneration();
   readonly #types = new Map<ServedTypeUrl, TypeState>();
   #pushing = false;
 
@@ -64,6 +47,10 @@ export class ProxyStream {
     readonly call: Call,
     private readonly ctx: StreamContext,
   ) {}
+
+  end(): void {
+    this.call.end();
+  }
 
   get id(): string {
     return this.proxy?.id ?? '';
@@ -73,8 +60,8 @@ export class ProxyStream {
   handle(req: DiscoveryRequest): void {
     if (!this.proxy) {
       this.proxy = proxyInfoFromNode(req.node);
-      this.ctx.logger.info({ proxy: this.proxy.id }, 'proxy connected');
-      this.#regenerate();
+      this.ctx.logger.info({ proxy: this.proxy.id, protocol: 'sotw' }, 'proxy connected');
+      this.#gen.refresh(this.proxy, this.ctx);
     }
     const typeUrl = req.type_url;
     if (!isServedType(typeUrl)) {
@@ -124,13 +111,12 @@ export class ProxyStream {
       }
     }
     this.#send(typeUrl, st);
-    this.ctx.changed();
   }
 
   /** Regenerates from the latest snapshot and sends every subscribed type whose version changed. */
   push(): void {
     if (!this.proxy || this.closed) return;
-    this.#regenerate();
+    this.#gen.refresh(this.proxy, this.ctx);
     this.#pushing = true;
     try {
       for (const typeUrl of PUSH_ORDER) {
@@ -143,32 +129,16 @@ export class ProxyStream {
     this.#updateSynced();
   }
 
-  #regenerate(): void {
-    const { snapshot, seq } = this.ctx.current();
-    if (!this.proxy || seq === this.generatedSeq) return;
-    try {
-      this.#generated = generateProxyResources(this.proxy, snapshot);
-      this.#generationError = undefined;
-      this.#configRevision = snapshot.revision;
-    } catch (err) {
-      this.#generationError = (err as Error).message;
-      this.ctx.logger.error(
-        { proxy: this.id, err: this.#generationError },
-        'generation failed; proxy keeps its last config',
-      );
-    }
-    this.generatedSeq = seq;
-  }
-
   #send(typeUrl: ServedTypeUrl, st: TypeState): void {
-    if (!this.#generated || this.closed) return;
+    const generated = this.#gen.generated;
+    if (!generated || this.closed) return;
     const names = honoursResourceNames(typeUrl) ? st.names : undefined;
     let sel: ReturnType<typeof selectEncoded>;
     try {
-      sel = selectEncoded(this.#generated, typeUrl, names);
+      sel = selectEncoded(generated, typeUrl, names);
     } catch (err) {
-      this.#generationError = (err as Error).message;
-      this.ctx.logger.error({ proxy: this.id, err: this.#generationError }, 'encoding failed; not sent');
+      this.#gen.error = (err as Error).message;
+      this.ctx.logger.error({ proxy: this.id, err: this.#gen.error }, 'encoding failed; not sent');
       return;
     }
     if (sel.version === st.sentVersion) {
@@ -186,12 +156,12 @@ export class ProxyStream {
   }
 
   #updateSynced(): void {
-    if (this.inSync()) this.syncedSeq = Math.max(this.syncedSeq, this.generatedSeq);
+    if (this.inSync()) this.syncedSeq = Math.max(this.syncedSeq, this.#gen.seq);
   }
 
   /** True when every subscribed type's sent version is acked. */
   inSync(): boolean {
-    if (this.#types.size === 0 || this.#generationError) return false;
+    if (this.#types.size === 0 || this.#gen.error) return false;
     for (const st of this.#types.values()) if (stateOf(st) !== 'SYNCED') return false;
     return true;
   }
@@ -219,20 +189,21 @@ export class ProxyStream {
     }
     const s: ProxyStatus = {
       id: this.id,
+      protocol: 'sotw',
       podName: this.proxy?.podName ?? '',
       namespace: this.proxy?.namespace ?? '',
       connectedSince: this.connectedSince,
-      configRevision: this.#configRevision,
+      configRevision: this.#gen.configRevision,
       inSync: this.inSync(),
       types,
     };
-    if (this.#generationError) s.generationError = this.#generationError;
+    if (this.#gen.error) s.generationError = this.#gen.error;
     return s;
   }
 
   /** What was last sent, per type: version, time and resources (JSON). */
-  sent(): Map<ServedTypeUrl, { version: string; at: string; items: EncodedItem[] }> {
-    const out = new Map<ServedTypeUrl, { version: string; at: string; items: EncodedItem[] }>();
+  sent(): Map<ServedTypeUrl, SentType> {
+    const out = new Map<ServedTypeUrl, SentType>();
     for (const [typeUrl, st] of this.#types) {
       if (st.sentVersion !== undefined) {
         out.set(typeUrl, { version: st.sentVersion, at: st.sentAt ?? this.connectedSince, items: st.sentItems ?? [] });

@@ -26,6 +26,8 @@ export interface TypeStatus {
 
 export interface ProxyStatus {
   id: string;
+  /** The ADS flavour of the stream: state of the world or incremental (delta). */
+  protocol: 'sotw' | 'delta';
   podName: string;
   namespace: string;
   /** RFC 3339. */

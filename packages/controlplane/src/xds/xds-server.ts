@@ -1,7 +1,10 @@
 /**
- * The xDS server: Envoy's Aggregated Discovery Service (state of the world) over gRPC. It takes
+ * The xDS server: Envoy's Aggregated Discovery Service over gRPC, state of the world
+ * (StreamAggregatedResources) and incremental (DeltaAggregatedResources) side by side. It takes
  * snapshots from a {@link ConfigSource}, debounces bursts of changes, generates each proxy's
- * resources (shared per proxy shape) and pushes only the types whose version changed.
+ * resources (shared per proxy shape) and pushes only what changed: the types whose version changed
+ * (state of the world) or the resources whose version changed (delta). Both kinds of stream share
+ * status tracking: `statuses()`, `waitForAcks()` and `configDump()` cover every stream.
  * `close()` ends streams and stops gracefully; `destroy()` stops at once. Both are idempotent.
  */
 import * as grpc from '@grpc/grpc-js';
@@ -10,12 +13,15 @@ import type { Registry } from 'prom-client';
 import type { ConfigSnapshot } from '../translate/types.js';
 import { configDump } from './config-dump.js';
 import type { ConfigSource } from './config-source.js';
+import { DeltaStream } from './delta-stream.js';
+import type { DeltaDiscoveryRequest } from './delta-types.js';
 import { rotateEncodingCache, SerializedResponse } from './encoded-resources.js';
 import { XdsListenError, XdsServerClosedError } from './errors.js';
 import { silentLogger, type XdsLogger } from './logger.js';
 import { createXdsMetrics, type XdsMetrics } from './metrics.js';
 import { ProxyStream } from './proxy-stream.js';
 import type { ProxyStatus, WaitForAcksResult } from './status.js';
+import type { StreamContext, XdsStream } from './xds-stream.js';
 
 export interface XdsServerOptions {
   source: ConfigSource;
@@ -32,6 +38,8 @@ interface AckWaiter {
   seq: number | undefined;
   revision: string;
   proxies: string[];
+  /** Proxies not known to have acked yet. */
+  pending: Set<string>;
   resolve: (r: WaitForAcksResult) => void;
   timer: NodeJS.Timeout;
 }
@@ -47,7 +55,9 @@ export class XdsServer {
   readonly #debounceMs: number;
   readonly #maxDebounceMs: number;
   readonly metrics: XdsMetrics;
-  readonly #streams = new Set<ProxyStream>();
+  readonly #streams = new Set<XdsStream>();
+  /** Identified streams by proxy id (a proxy may briefly have two while it reconnects). */
+  readonly #byId = new Map<string, Set<XdsStream>>();
   readonly #waiters = new Set<AckWaiter>();
   readonly #revisions: string[] = [];
   #server: grpc.Server | undefined;
@@ -81,10 +91,9 @@ export class XdsServer {
     const server = new grpc.Server({ 'grpc.max_send_message_length': -1, 'grpc.max_receive_message_length': 16 << 20 });
     server.addService(serializedAdsService(), {
       StreamAggregatedResources: (call: grpc.ServerDuplexStream<DiscoveryRequest, SerializedResponse>) =>
-        this.#onStream(call),
-      DeltaAggregatedResources: (call: grpc.ServerDuplexStream<unknown, unknown>) => {
-        call.emit('error', { code: grpc.status.UNIMPLEMENTED, details: 'Sluice serves state-of-the-world ADS only' });
-      },
+        this.#onStream(call, (ctx) => new ProxyStream(call, ctx)),
+      DeltaAggregatedResources: (call: grpc.ServerDuplexStream<DeltaDiscoveryRequest, SerializedResponse>) =>
+        this.#onStream(call, (ctx) => new DeltaStream(call, ctx)),
     });
     this.#server = server;
     let bound = port;
@@ -132,13 +141,15 @@ export class XdsServer {
     this.#checkWaiters();
   }
 
-  #onStream(call: grpc.ServerDuplexStream<DiscoveryRequest, SerializedResponse>): void {
-    const stream = new ProxyStream(call, {
+  #onStream(
+    call: grpc.ServerDuplexStream<unknown, SerializedResponse>,
+    create: (ctx: StreamContext) => XdsStream,
+  ): void {
+    const stream = create({
       current: () => this.#current!,
       nonce: (push) => (push ? `p${this.#current?.seq ?? 0}` : `r${++this.#requestNonce}`),
       metrics: this.metrics,
       logger: this.#logger,
-      changed: () => {},
     });
     this.#streams.add(stream);
     this.metrics.connected.set(this.#streams.size);
@@ -147,17 +158,25 @@ export class XdsServer {
       if (stream.closed) return;
       stream.closed = true;
       this.#streams.delete(stream);
+      const same = this.#byId.get(stream.id);
+      same?.delete(stream);
+      if (same?.size === 0) this.#byId.delete(stream.id);
       this.metrics.connected.set(this.#streams.size);
       if (stream.proxy) this.#logger.info({ proxy: stream.id }, 'proxy disconnected');
-      this.#checkWaiters();
     };
-    call.on('data', (req: DiscoveryRequest) => {
+    call.on('data', (req: unknown) => {
       queue = queue.then(() => {
         if (stream.closed || this.#closed) return;
         try {
+          const known = stream.proxy !== undefined;
           stream.handle(req);
+          if (!known && stream.proxy) {
+            const same = this.#byId.get(stream.id) ?? new Set();
+            same.add(stream);
+            this.#byId.set(stream.id, same);
+          }
           stream.afterRequest();
-          this.#checkWaiters();
+          this.#checkWaiters(stream);
         } catch (err) {
           const e = err as Error & { code?: string };
           this.#logger.warn({ proxy: stream.id, err: e.message }, 'ending stream');
@@ -194,8 +213,8 @@ export class XdsServer {
     return stream ? configDump(stream) : undefined;
   }
 
-  #latestStream(proxyId: string): ProxyStream | undefined {
-    let found: ProxyStream | undefined;
+  #latestStream(proxyId: string): XdsStream | undefined {
+    let found: XdsStream | undefined;
     for (const s of this.#streams) if (s.id === proxyId || s.proxy?.podName === proxyId) found = s;
     return found;
   }
@@ -214,6 +233,7 @@ export class XdsServer {
         seq: undefined,
         revision,
         proxies,
+        pending: new Set(proxies),
         resolve,
         timer: setTimeout(() => this.#finishWaiter(waiter), Math.max(0, opts.timeoutMs)),
       };
@@ -232,23 +252,35 @@ export class XdsServer {
 
   #ackedBy(proxyId: string, seq: number | undefined): boolean {
     if (seq === undefined) return false;
-    for (const s of this.#streams) if (s.id === proxyId && s.syncedSeq >= seq) return true;
+    for (const s of this.#byId.get(proxyId) ?? []) if (s.syncedSeq >= seq) return true;
     return false;
   }
 
-  #checkWaiters(): void {
+  /**
+   * Settles waiters. With `changed`, only that stream's proxy is re-checked (each request costs
+   * O(waiters), not O(proxies)); without, every pending proxy is.
+   */
+  #checkWaiters(changed?: XdsStream): void {
     for (const w of this.#waiters) {
+      const fresh = w.seq === undefined;
       w.seq ??= this.#seqFor(w.revision);
-      if (w.seq !== undefined && w.proxies.every((p) => this.#ackedBy(p, w.seq))) this.#finishWaiter(w);
+      if (w.seq === undefined) continue;
+      if (changed && !fresh) {
+        if (w.pending.has(changed.id) && this.#ackedBy(changed.id, w.seq)) w.pending.delete(changed.id);
+      } else {
+        for (const p of w.pending) if (this.#ackedBy(p, w.seq)) w.pending.delete(p);
+      }
+      if (w.pending.size === 0) this.#finishWaiter(w);
     }
   }
 
   #finishWaiter(w: AckWaiter): void {
     if (!this.#waiters.delete(w)) return;
     clearTimeout(w.timer);
-    const acked = w.proxies.filter((p) => this.#ackedBy(p, w.seq));
-    const notAcked = w.proxies.filter((p) => !acked.includes(p));
-    const nacked = notAcked.filter((p) => [...this.#streams].some((s) => s.id === p && s.hasNack()));
+    const acked = w.seq === undefined ? [] : w.proxies.filter((p) => !w.pending.has(p) || this.#ackedBy(p, w.seq));
+    const ackedSet = new Set(acked);
+    const notAcked = w.proxies.filter((p) => !ackedSet.has(p));
+    const nacked = notAcked.filter((p) => [...(this.#byId.get(p) ?? [])].some((s) => s.hasNack()));
     w.resolve({ version: w.revision, acked, notAcked, nacked });
   }
 
@@ -257,7 +289,7 @@ export class XdsServer {
     if (this.#closed) return;
     this.#shutdownState();
     const server = this.#server;
-    for (const s of this.#streams) s.call.end();
+    for (const s of this.#streams) s.end();
     if (server) await new Promise<void>((resolve) => server.tryShutdown(() => resolve()));
     this.#server = undefined;
   }

@@ -1,0 +1,329 @@
+/**
+ * One incremental ADS stream (DeltaAggregatedResources). Per type URL it tracks the subscription
+ * (wildcard and/or names), the version of every resource the proxy holds as far as the server
+ * knows, the latest nonce sent, what was acked, and the last NACK. Protocol rules, in order:
+ * 1. The first request must carry a Node; its id and metadata place the proxy.
+ * 2. Subscriptions: `*` in resource_names_subscribe is the wildcard (so is an empty first request
+ *    of a type, Envoy's legacy form); `*` in resource_names_unsubscribe ends it; other names add to or
+ *    leave the explicit set. Subscription changes are applied whatever the nonce says.
+ * 3. initial_resource_versions on a type's first request is what the proxy holds (a reconnect):
+ *    only resources whose version differs are sent, and held ones that are gone come back in
+ *    removed_resources.
+ * 4. A request whose response_nonce is not the latest nonce sent for its type is stale: its ACK or
+ *    NACK is ignored (counted). With the latest nonce: error_detail means NACK (recorded; the
+ *    rejected resources count as not held, and their rejected content is not sent again until it
+ *    changes), else ACK.
+ * 5. A response carries only resources whose version differs from what the proxy holds, and the
+ *    names it holds that are gone; none is sent when nothing differs, except that a type's first
+ *    request always gets one (possibly empty) so the proxy knows it is up to date.
+ */
+import type * as grpc from '@grpc/grpc-js';
+import { proxyInfoFromNode } from '../translate/proxy-info.js';
+import type { ProxyInfo } from '../translate/types.js';
+import type { DeltaDiscoveryRequest } from './delta-types.js';
+import {
+  type DeltaChange,
+  type EncodedItem,
+  type EncodedSelection,
+  SerializedResponse,
+  selectEncoded,
+  selectionByName,
+  stampedDelta,
+} from './encoded-resources.js';
+import { isServedType, PUSH_ORDER, type ServedTypeUrl, TYPE_NAME } from './resource-types.js';
+import type { NackInfo, ProxyStatus, SyncState, TypeStatus } from './status.js';
+import { ProxyGeneration, type SentType, type StreamContext, type XdsStream } from './xds-stream.js';
+
+/** A resource the proxy holds: an item the server sent, or a version the proxy reported. */
+type Held = EncodedItem | { name: string; hash: string };
+
+/** Marks a rejected removal in {@link DeltaTypeState.rejected}. */
+const REMOVAL = '\0removed';
+
+interface DeltaTypeState {
+  wildcard: boolean;
+  names: Set<string>;
+  held: Map<string, Held>;
+  /** The selection version `held` is exactly equal to, when known (fast path for shared diffs). */
+  heldVersion: string | undefined;
+  /** Rejected content per name (hash, or REMOVAL): not sent again until it changes. */
+  rejected: Map<string, string>;
+  /** Changes carried by the latest response: what to restore on a NACK. */
+  lastChanges: { name: string; prev: Held | undefined; next: Held | undefined }[];
+  firstAnswered: boolean;
+  sentVersion?: string;
+  sentNonce?: string;
+  sentAt?: string;
+  ackedVersion?: string;
+  ackedNonce?: string;
+  lastNack?: NackInfo;
+}
+
+type Call = grpc.ServerDuplexStream<DeltaDiscoveryRequest, SerializedResponse>;
+
+export class DeltaStream implements XdsStream {
+  readonly protocol = 'delta';
+  readonly connectedSince = new Date().toISOString();
+  proxy: ProxyInfo | undefined;
+  syncedSeq = -1;
+  closed = false;
+  readonly #gen = new ProxyGeneration();
+  readonly #types = new Map<ServedTypeUrl, DeltaTypeState>();
+  #pushing = false;
+
+  constructor(
+    readonly call: Call,
+    private readonly ctx: StreamContext,
+  ) {}
+
+  get id(): string {
+    return this.proxy?.id ?? '';
+  }
+
+  end(): void {
+    this.call.end();
+  }
+
+  handle(req: DeltaDiscoveryRequest): void {
+    if (!this.proxy) {
+      this.proxy = proxyInfoFromNode(req.node ?? undefined);
+      this.ctx.logger.info({ proxy: this.proxy.id, protocol: 'delta' }, 'proxy connected');
+      this.#gen.refresh(this.proxy, this.ctx);
+    }
+    const typeUrl = req.type_url;
+    if (!isServedType(typeUrl)) {
+      this.ctx.logger.warn({ proxy: this.id, typeUrl }, 'request for a type this server does not serve; ignored');
+      return;
+    }
+    const typeName = TYPE_NAME[typeUrl];
+    let st = this.#types.get(typeUrl);
+    const subscribe = req.resource_names_subscribe ?? [];
+    const unsubscribe = req.resource_names_unsubscribe ?? [];
+    if (!st) {
+      st = {
+        wildcard: subscribe.length === 0,
+        names: new Set(),
+        held: new Map(),
+        heldVersion: undefined,
+        rejected: new Map(),
+        lastChanges: [],
+        firstAnswered: false,
+      };
+      for (const [name, version] of Object.entries(req.initial_resource_versions ?? {})) {
+        st.held.set(name, { name, hash: version });
+      }
+      this.#types.set(typeUrl, st);
+    }
+    const nonce = req.response_nonce ?? '';
+    if (nonce !== '') {
+      if (nonce !== st.sentNonce) {
+        this.ctx.metrics.staleRequests.inc({ type: typeName });
+        this.ctx.logger.debug({ proxy: this.id, type: typeName, nonce }, 'stale nonce; ACK/NACK ignored');
+      } else if (req.error_detail && (req.error_detail.message || req.error_detail.code)) {
+        this.#nack(st, nonce, req.error_detail.message ?? `code ${req.error_detail.code}`, typeName);
+      } else {
+        st.ackedVersion = st.sentVersion;
+        st.ackedNonce = nonce;
+        st.lastChanges = [];
+        this.ctx.logger.debug({ proxy: this.id, type: typeName, version: st.sentVersion }, 'ACK');
+      }
+    }
+    let resubscribed = false;
+    for (const n of subscribe) {
+      if (n === '*') st.wildcard = true;
+      else st.names.add(n);
+      resubscribed = true;
+    }
+    for (const n of unsubscribe) {
+      if (n === '*') st.wildcard = false;
+      else {
+        st.names.delete(n);
+        // The proxy drops what it unsubscribed from; under a wildcard it keeps it.
+        if (!st.wildcard) st.held.delete(n);
+      }
+      resubscribed = true;
+    }
+    if (resubscribed) st.heldVersion = undefined;
+    if (st.wildcard === false && unsubscribe.includes('*')) {
+      for (const n of [...st.held.keys()]) if (!st.names.has(n)) st.held.delete(n);
+    }
+    this.#send(typeUrl, st);
+  }
+
+  #nack(st: DeltaTypeState, nonce: string, message: string, typeName: string): void {
+    st.lastNack = { version: st.sentVersion ?? '', nonce, message, at: new Date().toISOString() };
+    for (const c of st.lastChanges) {
+      if (st.held.get(c.name) !== c.next) continue; // superseded by a later response
+      if (c.prev) st.held.set(c.name, c.prev);
+      else st.held.delete(c.name);
+      st.rejected.set(c.name, c.next ? c.next.hash : REMOVAL);
+    }
+    st.lastChanges = [];
+    st.heldVersion = undefined;
+    this.ctx.metrics.nacks.inc({ type: typeName });
+    this.ctx.logger.warn(
+      { proxy: this.id, type: typeName, version: st.sentVersion, error: message },
+      'proxy rejected config (NACK)',
+    );
+  }
+
+  push(): void {
+    if (!this.proxy || this.closed) return;
+    this.#gen.refresh(this.proxy, this.ctx);
+    this.#pushing = true;
+    try {
+      for (const typeUrl of PUSH_ORDER) {
+        const st = this.#types.get(typeUrl);
+        if (st) this.#send(typeUrl, st);
+      }
+    } finally {
+      this.#pushing = false;
+    }
+    this.#updateSynced();
+  }
+
+  #desired(typeUrl: ServedTypeUrl, st: DeltaTypeState): EncodedSelection {
+    const generated = this.#gen.generated;
+    if (!generated) throw new Error('no generated resources');
+    return selectEncoded(generated, typeUrl, st.wildcard ? undefined : [...st.names]);
+  }
+
+  /** The change from what the proxy holds to `sel`; shared between streams that held the same version. */
+  #change(st: DeltaTypeState, sel: EncodedSelection): DeltaChange {
+    const from = st.rejected.size === 0 ? st.heldVersion : undefined;
+    const shared = from !== undefined ? sel.deltas?.get(from) : undefined;
+    if (shared) return shared;
+    const want = selectionByName(sel);
+    const updated: EncodedItem[] = [];
+    const removed: string[] = [];
+    for (const item of sel.items) {
+      const held = st.held.get(item.name);
+      if (held?.hash === item.hash || st.rejected.get(item.name) === item.hash) continue;
+      updated.push(item);
+    }
+    for (const name of st.held.keys()) {
+      if (!want.has(name) && st.rejected.get(name) !== REMOVAL) removed.push(name);
+    }
+    const change: DeltaChange = { updated, removed };
+    if (from !== undefined) {
+      sel.deltas ??= new Map();
+      if (sel.deltas.size > 64) sel.deltas.clear();
+      sel.deltas.set(from, change);
+    }
+    return change;
+  }
+
+  #send(typeUrl: ServedTypeUrl, st: DeltaTypeState): void {
+    if (!this.#gen.generated || this.closed) return;
+    let sel: EncodedSelection;
+    let change: DeltaChange;
+    try {
+      sel = this.#desired(typeUrl, st);
+      change = this.#change(st, sel);
+    } catch (err) {
+      this.#gen.error = (err as Error).message;
+      this.ctx.logger.error({ proxy: this.id, err: this.#gen.error }, 'encoding failed; not sent');
+      return;
+    }
+    const empty = change.updated.length === 0 && change.removed.length === 0;
+    if (empty && st.firstAnswered) {
+      if (st.rejected.size === 0) st.heldVersion = sel.version;
+      return;
+    }
+    const nonce = this.ctx.nonce(this.#pushing);
+    this.call.write(new SerializedResponse(stampedDelta(typeUrl, sel.version, change, nonce)));
+    const changes: DeltaTypeState['lastChanges'] = [];
+    for (const item of change.updated) {
+      changes.push({ name: item.name, prev: st.held.get(item.name), next: item });
+      st.held.set(item.name, item);
+      st.rejected.delete(item.name);
+    }
+    for (const name of change.removed) {
+      changes.push({ name, prev: st.held.get(name), next: undefined });
+      st.held.delete(name);
+      st.rejected.delete(name);
+    }
+    st.lastChanges = changes;
+    st.heldVersion = st.rejected.size === 0 ? sel.version : undefined;
+    st.firstAnswered = true;
+    st.sentVersion = sel.version;
+    st.sentNonce = nonce;
+    st.sentAt = new Date().toISOString();
+    this.ctx.metrics.pushes.inc({ type: TYPE_NAME[typeUrl] });
+    this.ctx.logger.debug(
+      {
+        proxy: this.id,
+        type: TYPE_NAME[typeUrl],
+        version: sel.version,
+        nonce,
+        updated: change.updated.length,
+        removed: change.removed.length,
+      },
+      'sent (delta)',
+    );
+  }
+
+  #updateSynced(): void {
+    if (this.inSync()) this.syncedSeq = Math.max(this.syncedSeq, this.#gen.seq);
+  }
+
+  afterRequest(): void {
+    this.#updateSynced();
+  }
+
+  /** True when every subscribed type's latest response is acked. */
+  inSync(): boolean {
+    if (this.#types.size === 0 || this.#gen.error) return false;
+    for (const st of this.#types.values()) if (stateOf(st) !== 'SYNCED') return false;
+    return true;
+  }
+
+  hasNack(): boolean {
+    for (const st of this.#types.values()) if (stateOf(st) === 'NACKED') return true;
+    return false;
+  }
+
+  status(): ProxyStatus {
+    const types: ProxyStatus['types'] = {};
+    for (const [typeUrl, st] of this.#types) {
+      const ts: TypeStatus = { typeUrl, state: stateOf(st) };
+      if (st.sentVersion !== undefined) ts.sentVersion = st.sentVersion;
+      if (st.ackedVersion !== undefined) ts.ackedVersion = st.ackedVersion;
+      if (st.sentNonce !== undefined) ts.nonce = st.sentNonce;
+      if (st.lastNack) ts.lastNack = st.lastNack;
+      if (!st.wildcard) ts.resourceNames = [...st.names].sort();
+      types[TYPE_NAME[typeUrl]] = ts;
+    }
+    const s: ProxyStatus = {
+      id: this.id,
+      protocol: 'delta',
+      podName: this.proxy?.podName ?? '',
+      namespace: this.proxy?.namespace ?? '',
+      connectedSince: this.connectedSince,
+      configRevision: this.#gen.configRevision,
+      inSync: this.inSync(),
+      types,
+    };
+    if (this.#gen.error) s.generationError = this.#gen.error;
+    return s;
+  }
+
+  /** The resources the proxy holds per type (those the server sent; versions it only reported are left out). */
+  sent(): Map<ServedTypeUrl, SentType> {
+    const out = new Map<ServedTypeUrl, SentType>();
+    for (const [typeUrl, st] of this.#types) {
+      if (st.sentVersion === undefined) continue;
+      const items = [...st.held.values()]
+        .filter((h): h is EncodedItem => 'json' in h)
+        .sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+      out.set(typeUrl, { version: st.sentVersion, at: st.sentAt ?? this.connectedSince, items });
+    }
+    return out;
+  }
+}
+
+function stateOf(st: DeltaTypeState): SyncState {
+  if (st.sentVersion === undefined) return 'NOT_SENT';
+  if (st.lastNack && st.lastNack.nonce === st.sentNonce) return 'NACKED';
+  return st.ackedNonce === st.sentNonce ? 'SYNCED' : 'STALE';
+}
