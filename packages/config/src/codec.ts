@@ -4,7 +4,7 @@
  */
 import { RULES, type RuleName } from './codes.js';
 import { readJsonDocument } from './json-document.js';
-import { setLineTable } from './lines.js';
+import { type LineTable, resolveLineTable, setLineTable } from './lines.js';
 import type { Finding, ParsedResource, SourceRef } from './resource.js';
 import { type RawDocument, readYamlDocuments } from './yaml-documents.js';
 
@@ -83,7 +83,7 @@ export function parseManifests(text: string, file: string): ParseResult {
   try {
     const trimmed = body.trimStart();
     const json = trimmed.startsWith('{') ? readJsonDocument(body) : undefined;
-    documents = json ? [json] : readYamlDocuments(body);
+    documents = json ? [json] : readYamlDocuments(body, { deferLines: true });
   } catch (err) {
     // The YAML library is not expected to throw; if it does, the input is still reported, not crashed on.
     findings.push(textFinding('yamlSyntax', file, 0, 1, `${file}: cannot parse: ${(err as Error).message}`));
@@ -158,9 +158,10 @@ function collectObjects(doc: RawDocument, file: string, resources: ParsedResourc
   }
   if (value['kind'] === 'List' && Array.isArray(value['items'])) {
     const items = value['items'] as unknown[];
-    const tables = splitListLines(doc.lines, items.length);
+    const lines = resolveLineTable(doc.lines);
+    const tables = splitListLines(lines, items.length);
     items.forEach((item, i) => {
-      const line = doc.lines.get(`items[${i}]`) ?? doc.line;
+      const line = lines.get(`items[${i}]`) ?? doc.line;
       if (!isPlainObject(item)) {
         const f = textFinding(
           'notAnObject',
@@ -180,14 +181,14 @@ function collectObjects(doc: RawDocument, file: string, resources: ParsedResourc
   resources.push(makeResource(value, { file, document: doc.index, line: doc.line }, doc.lines));
 }
 
-function makeResource(value: Record<string, unknown>, source: SourceRef, lines: Map<string, number>): ParsedResource {
+function makeResource(value: Record<string, unknown>, source: SourceRef, lines: LineTable): ParsedResource {
   const resource = { ...value, source } as unknown as ParsedResource;
   setLineTable(resource, lines);
   return resource;
 }
 
 /** Re-roots `items[i].x.y` entries of a List's line table into one table per item (`x.y`). */
-function splitListLines(lines: Map<string, number>, count: number): Map<string, number>[] {
+function splitListLines(lines: ReadonlyMap<string, number>, count: number): Map<string, number>[] {
   const tables = Array.from({ length: count }, () => new Map<string, number>());
   for (const [path, line] of lines) {
     if (!path.startsWith('items[')) continue;

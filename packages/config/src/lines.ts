@@ -5,10 +5,38 @@
 import { parentPath } from './paths.js';
 import type { Resource } from './resource.js';
 
-const lineTables = new WeakMap<object, ReadonlyMap<string, number>>();
+/**
+ * A line table computed on first use (by reading the document's text again), so that parsing
+ * many documents pays for the tables of only those a finding points into.
+ */
+export class DeferredLineTable {
+  private table: ReadonlyMap<string, number> | undefined;
+  private compute: (() => ReadonlyMap<string, number>) | undefined;
+
+  constructor(compute: () => ReadonlyMap<string, number>) {
+    this.compute = compute;
+  }
+
+  resolve(): ReadonlyMap<string, number> {
+    if (this.table === undefined) {
+      this.table = this.compute?.() ?? new Map();
+      this.compute = undefined;
+    }
+    return this.table;
+  }
+}
+
+/** A path → line table, or one to be computed when first read. */
+export type LineTable = ReadonlyMap<string, number> | DeferredLineTable;
+
+export function resolveLineTable(table: LineTable): ReadonlyMap<string, number> {
+  return table instanceof DeferredLineTable ? table.resolve() : table;
+}
+
+const lineTables = new WeakMap<object, LineTable>();
 
 /** Attaches a path → line table to a resource (the parser does this; copies may reuse it). */
-export function setLineTable(resource: object, table: ReadonlyMap<string, number>): void {
+export function setLineTable(resource: object, table: LineTable): void {
   lineTables.set(resource, table);
 }
 
@@ -24,8 +52,9 @@ export function copyLineTable(from: object, to: object): void {
  * Undefined when the resource did not come from the parser.
  */
 export function lineOf(resource: Resource | object, path: string): number | undefined {
-  const table = lineTables.get(resource);
-  if (!table) return undefined;
+  const stored = lineTables.get(resource);
+  if (!stored) return undefined;
+  const table = resolveLineTable(stored);
   for (let p: string | undefined = path; p !== undefined; p = parentPath(p)) {
     const line = table.get(p);
     if (line !== undefined) return line;

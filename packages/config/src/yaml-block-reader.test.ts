@@ -11,7 +11,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { test } from 'node:test';
 import { stringify } from 'yaml';
 import { parseManifests } from './codec.js';
-import { lineOf } from './lines.js';
+import { lineOf, resolveLineTable } from './lines.js';
 import { mutateText, mutateValue, prng } from './testing/mutations.js';
 import { readBlockYamlDocument, resolvePlainScalar, splitYamlStream } from './yaml-block-reader.js';
 import { type RawDocument, readYamlDocuments, readYamlDocumentsWithLibrary } from './yaml-documents.js';
@@ -52,6 +52,12 @@ function assertSameReading(text: string, label: string): void {
   const expected = readYamlDocumentsWithLibrary(text);
   const actual = readYamlDocuments(text);
   assert.deepStrictEqual(actual, expected, `${label}: the fast path reads differently from the yaml package`);
+  // Deferred line tables (what parseManifests uses) resolve to the same tables.
+  const deferred = readYamlDocuments(text, { deferLines: true }).map((d) => ({
+    ...d,
+    lines: resolveLineTable(d.lines),
+  }));
+  assert.deepStrictEqual(deferred, expected, `${label}: deferred line tables differ`);
   const segments = splitYamlStream(text);
   if (!segments) return;
   for (const segment of segments) {
@@ -61,8 +67,8 @@ function assertSameReading(text: string, label: string): void {
     const by = segment.line - 1;
     assert.deepStrictEqual(alone.value, lib.value, `${label}: document at line ${segment.line}: values differ`);
     assert.deepStrictEqual(
-      [...alone.lines].map(([p, l]) => [p, l - by]),
-      [...lib.lines],
+      [...resolveLineTable(alone.lines)].map(([p, l]) => [p, l - by]),
+      [...resolveLineTable(lib.lines)],
       `${label}: document at line ${segment.line}: line tables differ`,
     );
   }

@@ -9,6 +9,7 @@
  * not strings, duplicate keys, or anything the `yaml` package would report as a problem — so the
  * caller hands that document to the `yaml` package and the outcome is the same either way.
  */
+import { DeferredLineTable } from './lines.js';
 import { childPath } from './paths.js';
 import type { RawDocument } from './yaml-documents.js';
 
@@ -156,9 +157,13 @@ class BlockReader {
   private depth = 0;
   readonly lines = new Map<string, number>();
 
+  /**
+   * @param record whether to build the line table (field paths are only computed when it is).
+   */
   constructor(
     private readonly text: string,
     private readonly end: number,
+    private readonly record: boolean,
   ) {}
 
   /** Positions the reader on the first line at `start` (line number `line`). */
@@ -349,8 +354,8 @@ class BlockReader {
     if (text.charCodeAt(i) !== close) {
       for (;;) {
         if (isSeq) {
-          const itemPath = childPath(path, list.length);
-          this.lines.set(itemPath, this.lineNo);
+          const itemPath = this.record ? childPath(path, list.length) : '';
+          if (this.record) this.lines.set(itemPath, this.lineNo);
           list.push(this.flowNode(i, itemPath));
         } else {
           const start = i;
@@ -366,8 +371,8 @@ class BlockReader {
           }
           if (text.charCodeAt(i) !== COLON || text.charCodeAt(i + 1) !== SPACE) throw DECLINE;
           if (Object.hasOwn(obj, key)) throw DECLINE;
-          const keyPath = childPath(path, key);
-          this.lines.set(keyPath, this.lineNo);
+          const keyPath = this.record ? childPath(path, key) : '';
+          if (this.record) this.lines.set(keyPath, this.lineNo);
           const value = this.flowNode(this.skipSpaces(i + 2), keyPath);
           if (key in obj)
             Object.defineProperty(obj, key, { value, writable: true, enumerable: true, configurable: true });
@@ -442,8 +447,8 @@ class BlockReader {
       if (colon < 0) throw DECLINE; // a line at this indent that is not a key
       const key = this.key(p, colon);
       if (Object.hasOwn(obj, key)) throw DECLINE; // duplicate key: the yaml package reports it
-      const keyPath = childPath(path, key);
-      this.lines.set(keyPath, this.lineNo);
+      const keyPath = this.record ? childPath(path, key) : '';
+      if (this.record) this.lines.set(keyPath, this.lineNo);
       let i = colon + 1;
       while (i < this.le && text.charCodeAt(i) === SPACE) i++;
       let value: unknown;
@@ -472,7 +477,7 @@ class BlockReader {
     const text = this.text;
     const list: unknown[] = [];
     for (;;) {
-      const itemPath = childPath(path, list.length);
+      const itemPath = this.record ? childPath(path, list.length) : '';
       const dashLine = this.lineNo;
       let i = this.ls + n + 1;
       while (i < this.le && text.charCodeAt(i) === SPACE) i++;
@@ -480,14 +485,14 @@ class BlockReader {
       if (i >= this.le || text.charCodeAt(i) === HASH) {
         this.nextLine();
         if (this.ind > n) {
-          this.lines.set(itemPath, this.lineNo);
+          if (this.record) this.lines.set(itemPath, this.lineNo);
           value = this.node(this.ind, itemPath);
         } else {
-          this.lines.set(itemPath, dashLine);
+          if (this.record) this.lines.set(itemPath, dashLine);
           value = null;
         }
       } else {
-        this.lines.set(itemPath, dashLine);
+        if (this.record) this.lines.set(itemPath, dashLine);
         value = this.node(i - this.ls, itemPath);
       }
       list.push(value);
@@ -502,16 +507,19 @@ class BlockReader {
 /**
  * Reads one segment as a document, or returns undefined when it leaves the supported subset.
  * A segment holding only comments and blank lines is an empty document when it opens with
- * `---`, and no document at all otherwise (the leading comments of a stream).
+ * `---`, and no document at all otherwise (the leading comments of a stream). With `deferLines`
+ * the line table is computed on first use, by reading the segment again (the document then
+ * keeps `text` alive until then).
  */
 export function readBlockYamlDocument(
   text: string,
   segment: YamlSegment,
   index: number,
+  deferLines = false,
 ): RawDocument | null | undefined {
   const body = text.slice(segment.start, segment.end);
   if (UNSUPPORTED_CHARS.test(body)) return undefined;
-  const reader = new BlockReader(text, segment.end);
+  const reader = new BlockReader(text, segment.end, !deferLines);
   try {
     if (segment.marked) reader.skipMarkerLine(segment.start, segment.line);
     else reader.begin(segment.start, segment.line);
@@ -522,7 +530,13 @@ export function readBlockYamlDocument(
     const line = reader.line;
     const value = readRoot(reader);
     if (value === undefined) return undefined;
-    return { index, value, line, lines: reader.lines, problems: [] };
+    const lines = deferLines
+      ? new DeferredLineTable(() => {
+          const again = readBlockYamlDocument(text, segment, index);
+          return again ? (again.lines as ReadonlyMap<string, number>) : new Map();
+        })
+      : reader.lines;
+    return { index, value, line, lines, problems: [] };
   } catch (err) {
     if (err === DECLINE || err instanceof RangeError) return undefined;
     throw err;

@@ -3,6 +3,7 @@
  * line of every field path in it. Syntax errors come back as data, never as exceptions.
  */
 import { type Document, isMap, isScalar, isSeq, LineCounter, type Node, parseAllDocuments } from 'yaml';
+import { type LineTable, resolveLineTable } from './lines.js';
 import { childPath } from './paths.js';
 import { readBlockYamlDocument, splitYamlStream } from './yaml-block-reader.js';
 
@@ -19,7 +20,8 @@ export interface RawDocument {
   /** undefined for an empty document. */
   value: unknown;
   line: number;
-  lines: Map<string, number>;
+  /** The line of every field path; possibly deferred (see `readYamlDocuments`). */
+  lines: LineTable;
   problems: TextProblem[];
 }
 
@@ -31,13 +33,13 @@ const MAX_ALIAS_COUNT = 1000;
  * reader; any other document is read by the `yaml` package, alone when that is safe, else the
  * whole stream is. Both routes give the same values, lines and problems.
  */
-export function readYamlDocuments(text: string): RawDocument[] {
+export function readYamlDocuments(text: string, options: { deferLines?: boolean } = {}): RawDocument[] {
   const segments = splitYamlStream(text);
   if (!segments) return readYamlDocumentsWithLibrary(text);
   const documents: RawDocument[] = [];
   for (const segment of segments) {
     const index = documents.length;
-    const fast = readBlockYamlDocument(text, segment, index);
+    const fast = readBlockYamlDocument(text, segment, index, options.deferLines === true);
     if (fast === null) continue;
     if (fast) {
       documents.push(fast);
@@ -57,7 +59,7 @@ export function readYamlDocuments(text: string): RawDocument[] {
 
 function shiftLines(doc: RawDocument, index: number, by: number): RawDocument {
   const lines = new Map<string, number>();
-  for (const [path, line] of doc.lines) lines.set(path, line + by);
+  for (const [path, line] of resolveLineTable(doc.lines)) lines.set(path, line + by);
   return { index, value: doc.value, line: doc.line + by, lines, problems: [] };
 }
 
