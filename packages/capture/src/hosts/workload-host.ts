@@ -7,12 +7,16 @@ import { type ExecOptions, execInNetns } from './exec-in-netns.js';
 import type { MeshNetwork } from './mesh-network.js';
 import { checkHostAddress, createJoinedNetns, hostNames, removeNetnsHost } from './netns-host.js';
 
-/** Istio's sidecar identity and ports; the defaults of every workload host. */
+/**
+ * Istio's sidecar identity and ports; the defaults of every workload host. Only the sidecar may
+ * connect to its admin port (15000) on loopback; metrics (15090) and health (15021) stay readable.
+ */
 export const IstioCaptureDefaults = {
   proxyUid: 1337,
   outboundPort: 15001,
   inboundPort: 15006,
   dnsPort: 15053,
+  sidecarOnlyPorts: [15000],
 } as const;
 
 /** The discard interface holding a workload namespace's default route. */
@@ -26,7 +30,7 @@ export interface WorkloadHostOptions {
   ip: string;
   /** TCP ports the workload serves; captured to the inbound port. */
   inboundPorts: readonly number[];
-  /** Overrides of the Istio defaults (uid 1337, 15001, 15006, 15053) and port exclusions. */
+  /** Overrides of the Istio defaults (uid 1337, 15001, 15006, 15053, sidecar-only 15000) and port exclusions. */
   capture?: Partial<Omit<CaptureOptions, 'inboundPorts' | 'interfaceName' | 'sinkInterface'>>;
   /** Kubernetes namespace of the workload, for the resolv.conf search list (default `default`). */
   namespace?: string;
@@ -74,8 +78,9 @@ export interface WorkloadHost extends NetnsHost {
 /**
  * Creates a workload host: namespace, veth into the mesh bridge, `lo` up, `eth0` address and connected
  * route, `default dev sink0` (a dummy device: every destination is routable, nothing leaves), IPv6
- * only on `lo`, `/etc/netns/<netns>/resolv.conf`, and the capture rules restored in one transaction per
- * address family inside the namespace. On failure everything made so far is removed again.
+ * only on `lo`, no unprivileged ping sockets, `/etc/netns/<netns>/resolv.conf`, and the capture rules
+ * (nat and filter tables) restored in one transaction per address family inside the namespace. On
+ * failure everything made so far is removed again.
  */
 export async function createWorkloadHost(options: WorkloadHostOptions): Promise<WorkloadHost> {
   const { mesh } = options;
@@ -107,6 +112,9 @@ export async function createWorkloadHost(options: WorkloadHostOptions): Promise<
     await addSinkDevice(names.netns);
     await ip('-n', names.netns, 'link', 'set', SINK_INTERFACE, 'up');
     await ip('-n', names.netns, 'route', 'add', 'default', 'dev', SINK_INTERFACE);
+    // no unprivileged ICMP echo sockets (the kernel's default for a new namespace, made explicit);
+    // the filter table refuses the workload's ICMP in any case
+    await inNetns(names.netns, 'sysctl', ['-q', '-w', 'net.ipv4.ping_group_range=1 0']);
     await mkdir(`/etc/netns/${names.netns}`, { recursive: true });
     await writeFile(
       resolvConf,

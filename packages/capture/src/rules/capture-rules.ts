@@ -16,6 +16,12 @@ export interface CaptureOptions {
   excludeOutboundPorts?: readonly number[];
   /** Declared inbound ports that are nevertheless not captured. */
   excludeInboundPorts?: readonly number[];
+  /**
+   * Loopback TCP ports of the sidecar that only `proxyUid` may connect to (its admin port, Istio
+   * 15000): a connection to them from any other uid is refused with a TCP reset. Not the capture or
+   * DNS ports, which the workload reaches through the redirects.
+   */
+  sidecarOnlyPorts?: readonly number[];
   /** Name of the namespace's external interface (default `eth0`). */
   interfaceName?: string;
   /**
@@ -27,7 +33,7 @@ export interface CaptureOptions {
   sinkInterface?: string;
 }
 
-/** `iptables-restore` / `ip6tables-restore` input for the nat table, one transaction each. */
+/** `iptables-restore` / `ip6tables-restore` input for the nat and filter tables, one transaction each. */
 export interface CaptureRuleText {
   ipv4: string;
   ipv6: string;
@@ -39,6 +45,8 @@ export const CaptureChain = {
   redirect: 'SLUICE_REDIRECT',
   inbound: 'SLUICE_INBOUND',
   inboundRedirect: 'SLUICE_IN_REDIRECT',
+  loopback: 'SLUICE_LOOPBACK',
+  egress: 'SLUICE_EGRESS',
   sink: 'SLUICE_SINK',
 } as const;
 
@@ -57,7 +65,15 @@ const FAMILY = {
  *  4. anything to a loopback address is left alone;
  *  5. all other TCP → `outboundPort`.
  * `SLUICE_INBOUND` sends TCP arriving on the external interface for a declared, not excluded port to
- * `inboundPort`. With `sinkInterface`, a filter-table section follows the nat one (see the option).
+ * `inboundPort`.
+ *
+ * The filter table then keeps everything else in: `SLUICE_LOOPBACK` refuses new TCP connections from
+ * uids other than `proxyUid` to `sidecarOnlyPorts` on `lo`; `SLUICE_EGRESS` refuses whatever would
+ * leave through an interface other than `lo` unless it is the sidecar's, redirected by the nat table
+ * (the filter hook still sees the output device chosen before the redirect), a reply or error that
+ * belongs to a flow a peer started, or TCP to an excluded outbound port. UDP other than DNS, ICMP
+ * (ping sockets), SCTP and any other protocol of the workload therefore never leave. With
+ * `sinkInterface`, `SLUICE_SINK` comes first (see the option).
  * The text is pure data: applying it is the caller's job.
  */
 export function captureRules(options: CaptureOptions): CaptureRuleText {
@@ -75,27 +91,45 @@ interface CheckedOptions {
   dnsPort: number;
   inboundPorts: number[];
   excludeOutboundPorts: number[];
+  sidecarOnlyPorts: number[];
   interfaceName: string;
   sinkInterface: string | undefined;
 }
 
 function filterTable(o: CheckedOptions, unreachable: string): string {
-  if (o.sinkInterface === undefined) return '';
   const c = CaptureChain;
-  return [
+  const lines = [
     '*filter',
     ':INPUT ACCEPT [0:0]',
     ':FORWARD ACCEPT [0:0]',
     ':OUTPUT ACCEPT [0:0]',
-    `:${c.sink} - [0:0]`,
-    `-A OUTPUT -o ${o.sinkInterface} -j ${c.sink}`,
+    `:${c.loopback} - [0:0]`,
+    `:${c.egress} - [0:0]`,
+  ];
+  if (o.sinkInterface !== undefined) lines.push(`:${c.sink} - [0:0]`);
+  lines.push(`-A OUTPUT -o lo -j ${c.loopback}`);
+  if (o.sinkInterface !== undefined) lines.push(`-A OUTPUT -o ${o.sinkInterface} -j ${c.sink}`);
+  lines.push(`-A OUTPUT ! -o lo -j ${c.egress}`);
+  for (const port of o.sidecarOnlyPorts) {
+    lines.push(
+      `-A ${c.loopback} -p tcp -m tcp --dport ${port} -m conntrack --ctstate NEW -m owner ! --uid-owner ${o.proxyUid} -j REJECT --reject-with tcp-reset`,
+    );
+  }
+  lines.push(`-A ${c.egress} -m owner --uid-owner ${o.proxyUid} -j RETURN`);
+  // redirected (captured) traffic, and replies and errors of flows a peer started (packets the
+  // kernel sends without a socket of their own, such as a reset for a closed port, are among them)
+  lines.push(`-A ${c.egress} -m conntrack --ctstate RELATED,ESTABLISHED,DNAT -j RETURN`);
+  for (const port of o.excludeOutboundPorts) lines.push(`-A ${c.egress} -p tcp -m tcp --dport ${port} -j RETURN`);
+  lines.push(`-A ${c.egress} -p tcp -j REJECT --reject-with tcp-reset`);
+  lines.push(`-A ${c.egress} -j REJECT --reject-with ${unreachable}`);
+  if (o.sinkInterface !== undefined) {
     // the filter hook still sees the pre-NAT output device: let redirected (captured) traffic through
-    `-A ${c.sink} -m conntrack --ctstate DNAT -j RETURN`,
-    `-A ${c.sink} -p tcp -j REJECT --reject-with tcp-reset`,
-    `-A ${c.sink} -j REJECT --reject-with ${unreachable}`,
-    'COMMIT',
-    '',
-  ].join('\n');
+    lines.push(`-A ${c.sink} -m conntrack --ctstate DNAT -j RETURN`);
+    lines.push(`-A ${c.sink} -p tcp -j REJECT --reject-with tcp-reset`);
+    lines.push(`-A ${c.sink} -j REJECT --reject-with ${unreachable}`);
+  }
+  lines.push('COMMIT', '');
+  return lines.join('\n');
 }
 
 function natTable(o: CheckedOptions, loopback: string): string {
@@ -158,6 +192,16 @@ function validateCaptureOptions(options: CaptureOptions): CheckedOptions {
   });
   const excludeIn = new Set(checkPortList('excludeInboundPorts', options.excludeInboundPorts ?? [], false));
   const excludeOut = checkPortList('excludeOutboundPorts', options.excludeOutboundPorts ?? [], false);
+  const sidecarOnly = checkPortList('sidecarOnlyPorts', options.sidecarOnlyPorts ?? [], false);
+  sidecarOnly.forEach((port, i) => {
+    const clash = own.get(port);
+    if (clash !== undefined) {
+      throw new CaptureOptionsError(
+        `sidecarOnlyPorts[${i}]`,
+        `port ${port} is the sidecar's ${clash}, which the workload reaches through a redirect; it cannot be sidecar-only`,
+      );
+    }
+  });
   const interfaceName = checkDevice('interfaceName', options.interfaceName ?? 'eth0');
   const sinkInterface =
     options.sinkInterface === undefined ? undefined : checkDevice('sinkInterface', options.sinkInterface);
@@ -168,6 +212,7 @@ function validateCaptureOptions(options: CaptureOptions): CheckedOptions {
     dnsPort: options.dnsPort,
     inboundPorts: inboundPorts.filter((p) => !excludeIn.has(p)),
     excludeOutboundPorts: excludeOut,
+    sidecarOnlyPorts: sidecarOnly,
     interfaceName,
     sinkInterface,
   };
