@@ -1,9 +1,17 @@
 /**
- * A minimal ADS client over a real gRPC stream, for tests and benchmarks: send DiscoveryRequests,
- * await DiscoveryResponses per type. Not a proxy: it applies nothing.
+ * Minimal ADS clients over real gRPC streams, for tests and benchmarks: state of the world
+ * ({@link AdsTestClient}) and incremental ({@link DeltaTestClient}). Send requests, await responses
+ * per type. Not proxies: they apply nothing.
  */
 import * as grpc from '@grpc/grpc-js';
-import { adsClientConstructor, type DiscoveryRequest, type DiscoveryResponse, decodeResource } from '@sluice/xds';
+import {
+  type AnyMessage,
+  adsClientConstructor,
+  type DiscoveryRequest,
+  type DiscoveryResponse,
+  decodeResource,
+} from '@sluice/xds';
+import type { DeltaDiscoveryRequest } from './delta-types.js';
 
 export interface AdsClientOptions {
   address: string;
@@ -135,4 +143,137 @@ export class AdsTestClient {
 /** The decoded resources of a response. */
 export function decodeAll(r: DiscoveryResponse): Record<string, unknown>[] {
   return r.resources.map((a) => decodeResource(a));
+}
+
+/** A delta response with its resources decoded (name, version, decoded body). */
+export interface DecodedDeltaResponse {
+  system_version_info: string;
+  type_url: string;
+  nonce: string;
+  removed_resources: string[];
+  resources: { name: string; version: string; body: Record<string, unknown> }[];
+}
+
+/**
+ * A minimal incremental (DeltaAggregatedResources) client over a real gRPC stream, for tests:
+ * send DeltaDiscoveryRequests, await decoded DeltaDiscoveryResponses per type.
+ */
+export class DeltaTestClient {
+  readonly #client: grpc.Client;
+  readonly #call: grpc.ClientDuplexStream<DeltaDiscoveryRequest, unknown>;
+  readonly #queued: DecodedDeltaResponse[] = [];
+  readonly #waiting: {
+    typeUrl: string | undefined;
+    resolve: (r: DecodedDeltaResponse) => void;
+    reject: (e: Error) => void;
+  }[] = [];
+  readonly #node: DiscoveryRequest['node'];
+  #sentNode = false;
+  #error: Error | undefined;
+  /** Every response received, in order. */
+  readonly received: DecodedDeltaResponse[] = [];
+
+  constructor(opts: Omit<AdsClientOptions, 'deserialize'>) {
+    const Ctor = adsClientConstructor();
+    this.#client = new Ctor(opts.address, grpc.credentials.createInsecure(), {
+      'grpc.max_receive_message_length': -1,
+    });
+    this.#call = (
+      this.#client as unknown as {
+        DeltaAggregatedResources(): grpc.ClientDuplexStream<DeltaDiscoveryRequest, unknown>;
+      }
+    ).DeltaAggregatedResources();
+    this.#node = { id: opts.nodeId, metadata: toStruct(opts.metadata ?? {}) };
+    this.#call.on('data', (raw: DeltaWire) => {
+      const r: DecodedDeltaResponse = {
+        system_version_info: raw.system_version_info ?? '',
+        type_url: raw.type_url ?? '',
+        nonce: raw.nonce ?? '',
+        removed_resources: raw.removed_resources ?? [],
+        resources: (raw.resources ?? []).map((x) => ({
+          name: x.name ?? '',
+          version: x.version ?? '',
+          body: x.resource ? decodeResource(x.resource) : {},
+        })),
+      };
+      this.received.push(r);
+      const i = this.#waiting.findIndex((w) => w.typeUrl === undefined || w.typeUrl === r.type_url);
+      if (i >= 0) this.#waiting.splice(i, 1)[0]!.resolve(r);
+      else this.#queued.push(r);
+    });
+    this.#call.on('error', (e: Error) => this.#fail(e));
+    this.#call.on('end', () => this.#fail(new Error('stream ended by server')));
+  }
+
+  #fail(e: Error): void {
+    this.#error ??= e;
+    for (const w of this.#waiting.splice(0)) w.reject(e);
+  }
+
+  /** Sends a request; the node goes with the first one. */
+  send(req: {
+    typeUrl: string;
+    subscribe?: string[];
+    unsubscribe?: string[];
+    initial?: Record<string, string>;
+    nonce?: string;
+    error?: string;
+  }): void {
+    const msg: DeltaDiscoveryRequest = {
+      type_url: req.typeUrl,
+      resource_names_subscribe: req.subscribe ?? [],
+      resource_names_unsubscribe: req.unsubscribe ?? [],
+      initial_resource_versions: req.initial ?? {},
+      response_nonce: req.nonce ?? '',
+    };
+    if (!this.#sentNode) {
+      msg.node = this.#node ?? null;
+      this.#sentNode = true;
+    }
+    if (req.error) msg.error_detail = { code: 3, message: req.error };
+    this.#call.write(msg);
+  }
+
+  /** ACKs a response (its nonce). */
+  ack(r: DecodedDeltaResponse): void {
+    this.send({ typeUrl: r.type_url, nonce: r.nonce });
+  }
+
+  /** The next response (of a type, if given), waiting up to `timeoutMs`. */
+  next(typeUrl?: string, timeoutMs = 5000): Promise<DecodedDeltaResponse> {
+    const i = this.#queued.findIndex((r) => typeUrl === undefined || r.type_url === typeUrl);
+    if (i >= 0) return Promise.resolve(this.#queued.splice(i, 1)[0]!);
+    if (this.#error) return Promise.reject(this.#error);
+    return new Promise((resolve, reject) => {
+      const w = {
+        typeUrl,
+        resolve: (r: DecodedDeltaResponse) => {
+          clearTimeout(t);
+          resolve(r);
+        },
+        reject: (e: Error) => {
+          clearTimeout(t);
+          reject(e);
+        },
+      };
+      const t = setTimeout(() => {
+        this.#waiting.splice(this.#waiting.indexOf(w), 1);
+        reject(new Error(`no ${typeUrl ?? 'response'} within ${timeoutMs} ms`));
+      }, timeoutMs);
+      this.#waiting.push(w);
+    });
+  }
+
+  close(): void {
+    this.#call.cancel();
+    this.#client.close();
+  }
+}
+
+interface DeltaWire {
+  system_version_info?: string;
+  type_url?: string;
+  nonce?: string;
+  removed_resources?: string[];
+  resources?: { name?: string; version?: string; resource?: AnyMessage }[];
 }

@@ -204,6 +204,8 @@ export class DeltaStream implements XdsStream {
     for (const name of st.held.keys()) {
       if (!want.has(name) && st.rejected.get(name) !== REMOVAL) removed.push(name);
     }
+    // A rejection of something no longer wanted nor held is moot.
+    for (const name of st.rejected.keys()) if (!want.has(name) && !st.held.has(name)) st.rejected.delete(name);
     const change: DeltaChange = { updated, removed };
     if (from !== undefined) {
       sel.deltas ??= new Map();
