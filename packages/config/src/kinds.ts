@@ -325,8 +325,10 @@ export const KINDS: readonly KindInfo[] = [
   },
 ];
 
+const KIND_BY_NAME = new Map<string, KindInfo>(KINDS.map((k) => [k.kind, k]));
+
 export function kindInfo(kind: string): KindInfo | undefined {
-  return KINDS.find((k) => k.kind === kind);
+  return KIND_BY_NAME.get(kind);
 }
 
 /** Finds a kind by any name kubectl accepts: Kind, plural, singular or short name (case-insensitive). */

@@ -10,6 +10,9 @@ const DNS1123_SUBDOMAIN = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[
 const HOST_LABEL = /^[a-zA-Z0-9]([-a-zA-Z0-9]*[a-zA-Z0-9])?$/;
 const WILDCARD_LABEL = /^\*[-a-zA-Z0-9]*$/;
 const LABEL_NAME = /^([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9]$/;
+const IPV4_OCTET = /^(0|[1-9]\d{0,2})$/;
+const IPV6_GROUP = /^[0-9a-fA-F]{1,4}$/;
+const PREFIX_BITS = /^\d{1,3}$/;
 
 export function isDns1123Label(s: string): boolean {
   return s.length <= 63 && DNS1123_LABEL.test(s);
@@ -70,7 +73,7 @@ export function labelValueProblem(value: string): string | undefined {
 
 export function isIPv4(s: string): boolean {
   const parts = s.split('.');
-  return parts.length === 4 && parts.every((p) => /^(0|[1-9]\d{0,2})$/.test(p) && Number(p) <= 255);
+  return parts.length === 4 && parts.every((p) => IPV4_OCTET.test(p) && Number(p) <= 255);
 }
 
 export function isIPv6(s: string): boolean {
@@ -86,13 +89,15 @@ export function isIPv6(s: string): boolean {
   }
   const halves = groups.split('::');
   if (halves.length > 2) return false;
-  const hex = /^[0-9a-fA-F]{1,4}$/;
-  const count = (h: string) => (h === '' ? [] : h.split(':'));
-  const left = count(halves[0] ?? '');
-  const right = halves.length === 2 ? count(halves[1] ?? '') : [];
-  if (![...left, ...right].every((g) => hex.test(g))) return false;
+  const left = ipv6Groups(halves[0] ?? '');
+  const right = halves.length === 2 ? ipv6Groups(halves[1] ?? '') : [];
+  if (!left.every((g) => IPV6_GROUP.test(g)) || !right.every((g) => IPV6_GROUP.test(g))) return false;
   const total = left.length + right.length + extra;
   return halves.length === 2 ? total <= 7 : total === 8;
+}
+
+function ipv6Groups(h: string): string[] {
+  return h === '' ? [] : h.split(':');
 }
 
 export function isIp(s: string): boolean {
@@ -107,6 +112,6 @@ export function ipOrCidrProblem(s: string): string | undefined {
   const bits = s.slice(slash + 1);
   const max = isIPv4(ip) ? 32 : isIPv6(ip) ? 128 : -1;
   if (max < 0) return `${JSON.stringify(ip)} is not an IP address`;
-  if (!/^\d{1,3}$/.test(bits) || Number(bits) > max) return `prefix length ${JSON.stringify(bits)} must be 0–${max}`;
+  if (!PREFIX_BITS.test(bits) || Number(bits) > max) return `prefix length ${JSON.stringify(bits)} must be 0–${max}`;
   return undefined;
 }

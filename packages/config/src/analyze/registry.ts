@@ -101,28 +101,83 @@ export class Registry {
     return this.byKind.get(kind) ?? [];
   }
 
-  /** The service a resolved host names: an exact Kubernetes Service, else the ServiceEntry host covering it. */
+  /** Services by exact (non-wildcard) host, in registration order; built on first use. */
+  private exactIndex: Map<string, KnownService[]> | undefined;
+  /** Services whose host is a wildcard (`*`, `*.example.com`), in registration order. */
+  private wildcards: KnownService[] = [];
+  /** Position of each service in `services`, to merge index results in registration order. */
+  private order = new Map<KnownService, number>();
+
+  private exact(): Map<string, KnownService[]> {
+    if (this.exactIndex) return this.exactIndex;
+    const index = new Map<string, KnownService[]>();
+    this.services.forEach((s, i) => {
+      this.order.set(s, i);
+      if (s.host.startsWith('*')) this.wildcards.push(s);
+      else {
+        const list = index.get(s.host);
+        if (list) list.push(s);
+        else index.set(s.host, [s]);
+      }
+    });
+    this.exactIndex = index;
+    return index;
+  }
+
+  /**
+   * The service a resolved host names: an exact Kubernetes Service, else the first service with
+   * exactly that host, else the wildcard ServiceEntry host covering it most narrowly. Hosts of
+   * services are lower case, and a plain host covers only itself, so exact names are looked up in
+   * an index and only wildcard hosts are scanned.
+   */
   lookup(fqdn: string): KnownService | undefined {
-    const exact = this.serviceByFqdn.get(fqdn);
-    if (exact) return exact;
+    const exactService = this.serviceByFqdn.get(fqdn);
+    if (exactService) return exactService;
+    const host = fqdn.toLowerCase();
+    const first = this.exact().get(host)?.[0];
+    if (first) return first;
     let best: KnownService | undefined;
-    for (const s of this.services) {
-      if (s.host === fqdn) return s;
-      if (hostCovers(s.host, fqdn) && (!best || s.host.length > best.host.length)) best = s;
+    for (const s of this.wildcards) {
+      if (hostCovers(s.host, host) && (!best || s.host.length > best.host.length)) best = s;
     }
     return best;
   }
 
-  /** Services a (possibly wildcard) DestinationRule host applies to. */
+  /** Services a (possibly wildcard) DestinationRule host applies to, in registration order. */
   servicesCoveredBy(fqdn: string): KnownService[] {
-    return this.services.filter((s) => hostCovers(fqdn, s.host) || hostCovers(s.host, fqdn));
+    const host = fqdn.toLowerCase();
+    if (host.startsWith('*')) return this.services.filter((s) => hostCovers(host, s.host) || hostCovers(s.host, host));
+    const found = [...(this.exact().get(host) ?? []), ...this.wildcards.filter((s) => hostCovers(s.host, host))];
+    return found.sort((a, b) => (this.order.get(a) ?? 0) - (this.order.get(b) ?? 0));
   }
 
-  /** DestinationRules whose host covers `fqdn`. */
+  /** DestinationRules with their hosts resolved once, split into exact and wildcard hosts. */
+  private drIndex: { exact: Map<string, Entry[]>; wildcard: { host: string; dr: Entry }[] } | undefined;
+
+  /** DestinationRules whose host covers `fqdn`, in the order they were given. */
   destinationRulesFor(fqdn: string): Entry[] {
-    return this.of('DestinationRule').filter((dr) => {
-      const host = strAt(dr.spec, 'host');
-      return host !== undefined && hostCovers(resolveHost(host, dr.namespace), fqdn);
-    });
+    if (!this.drIndex) {
+      const index = { exact: new Map<string, Entry[]>(), wildcard: [] as { host: string; dr: Entry }[] };
+      for (const dr of this.of('DestinationRule')) {
+        const written = strAt(dr.spec, 'host');
+        if (written === undefined) continue;
+        const host = resolveHost(written, dr.namespace);
+        if (host.startsWith('*')) index.wildcard.push({ host, dr });
+        else {
+          const list = index.exact.get(host);
+          if (list) list.push(dr);
+          else index.exact.set(host, [dr]);
+        }
+      }
+      this.drIndex = index;
+    }
+    const host = fqdn.toLowerCase();
+    const found = [
+      ...(this.drIndex.exact.get(host) ?? []),
+      ...this.drIndex.wildcard.filter((w) => hostCovers(w.host, host)).map((w) => w.dr),
+    ];
+    if (found.length < 2) return found;
+    const drs = this.of('DestinationRule');
+    return found.sort((a, b) => drs.indexOf(a) - drs.indexOf(b));
   }
 }

@@ -23,9 +23,16 @@ function created(r: Resource): number {
   return Number.isNaN(t) ? Number.NEGATIVE_INFINITY : t;
 }
 
-function compareAge(a: { r: Resource; ref: ResourceRef }, b: { r: Resource; ref: ResourceRef }): number {
-  const ta = created(a.r);
-  const tb = created(b.r);
+interface Claim {
+  r: Resource;
+  ref: ResourceRef;
+  /** `created(r)`, read once. */
+  age: number;
+}
+
+function compareAge(a: Claim, b: Claim): number {
+  const ta = a.age;
+  const tb = b.age;
   if (ta !== tb) return ta < tb ? -1 : 1;
   if (a.ref.name !== b.ref.name) return a.ref.name < b.ref.name ? -1 : 1;
   if (a.ref.namespace !== b.ref.namespace) return a.ref.namespace < b.ref.namespace ? -1 : 1;
@@ -37,11 +44,12 @@ function hasAddresses(r: Resource): boolean {
 }
 
 /**
- * Winner/loser pairs, one per losing entry and port, ordered by port then loser age.
+ * Winner/loser pairs, one per losing entry and port, ordered by port then loser age. Entries are
+ * grouped by port, so the cost grows with the number of entries (times log n for the sort).
  * Entries with `spec.addresses` or auto-allocated `status.addresses` claim no shared port.
  */
 export function tcpPortConflicts(resources: readonly Resource[]): TcpPortConflict[] {
-  const claims = new Map<number, { r: Resource; ref: ResourceRef }[]>();
+  const claims = new Map<number, Claim[]>();
   for (const r of resources) {
     if (!isObj(r) || r.kind !== 'ServiceEntry' || hasAddresses(r)) continue;
     const ref = resourceRef(r);
@@ -51,10 +59,11 @@ export function tcpPortConflicts(resources: readonly Resource[]): TcpPortConflic
       const number = numAt(port, 'number');
       if (number !== undefined && isTcpLikeProtocol(strAt(port, 'protocol'))) ports.add(number);
     }
+    const claim: Claim = { r, ref, age: created(r) };
     for (const port of ports) {
-      const list = claims.get(port) ?? [];
-      list.push({ r, ref });
-      claims.set(port, list);
+      const list = claims.get(port);
+      if (list) list.push(claim);
+      else claims.set(port, [claim]);
     }
   }
   const conflicts: TcpPortConflict[] = [];

@@ -34,6 +34,9 @@ function apiVersionOf(group: string, version: string): string {
   return group === '' ? version : `${group}/${version}`;
 }
 
+/** The apiVersions that serve each kind, e.g. ServiceEntry → networking.istio.io/v1, …/v1beta1. */
+const SERVED = new Map(KINDS.map((k) => [k.kind, k.versions.map((v) => apiVersionOf(k.group, v))]));
+
 export function validateResource(resource: Resource | ParsedResource): Finding[] {
   const out = new FindingCollector(resource);
   if (!isObj(resource)) {
@@ -64,7 +67,7 @@ export function validateResource(resource: Resource | ParsedResource): Finding[]
     return out.findings;
   }
   if (typeof apiVersion === 'string' && apiVersion !== '') {
-    const served = info.versions.map((v) => apiVersionOf(info.group, v));
+    const served = SERVED.get(kind) ?? [];
     if (!served.includes(apiVersion))
       out.add(
         'wrongApiVersion',

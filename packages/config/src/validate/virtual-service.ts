@@ -123,21 +123,33 @@ function checkPercentage(o: Record<string, unknown>, p: string, out: FindingColl
     out.add('invalidPercentage', `${p}.percent`, `percent ${percent} is outside 0–100`);
 }
 
+/** Compile results of recently seen regexes (many routes repeat the same few). */
+const regexProblems = new Map<string, string | undefined>();
+const MAX_REMEMBERED_REGEXES = 1000;
+
+/** Why `regex` does not compile, or undefined when it does. */
+function regexProblem(regex: string): string | undefined {
+  if (regexProblems.has(regex)) return regexProblems.get(regex);
+  let problem: string | undefined;
+  try {
+    new RegExp(regex);
+  } catch (err) {
+    problem = (err as Error).message;
+  }
+  if (regexProblems.size >= MAX_REMEMBERED_REGEXES) regexProblems.clear();
+  regexProblems.set(regex, problem);
+  return problem;
+}
+
 function validateStringMatch(sm: Record<string, unknown>, p: string, out: FindingCollector): void {
   const set = ['exact', 'prefix', 'regex'].filter((k) => sm[k] !== undefined);
   if (set.length > 1)
     out.add('invalidStringMatch', p, `${p} sets ${set.join(' and ')}; use only one of exact, prefix or regex`);
   const regex = strAt(sm, 'regex');
   if (regex !== undefined) {
-    try {
-      new RegExp(regex);
-    } catch (err) {
-      out.add(
-        'invalidStringMatch',
-        `${p}.regex`,
-        `regex ${JSON.stringify(regex)} does not compile: ${(err as Error).message}`,
-      );
-    }
+    const problem = regexProblem(regex);
+    if (problem !== undefined)
+      out.add('invalidStringMatch', `${p}.regex`, `regex ${JSON.stringify(regex)} does not compile: ${problem}`);
   }
 }
 
