@@ -1,7 +1,13 @@
-/** Reads a request body under a size limit and decodes it as JSON or YAML. */
+/**
+ * Reads a request body under a size limit and decodes it as JSON or YAML: strict UTF-8, and at most
+ * MAX_NESTING_DEPTH levels of objects and arrays.
+ */
 import type { IncomingMessage } from 'node:http';
 import { parse as parseYaml } from 'yaml';
+import { checkNestingDepth, MAX_NESTING_DEPTH } from './nesting-depth.js';
 import { errors } from './status.js';
+import { decodeUtf8 } from './utf8.js';
+import { yamlFlowTooDeepAt } from './yaml-flow-depth.js';
 
 /** Kubernetes' own request body limit. */
 export const DEFAULT_MAX_BODY_BYTES = 3 * 1024 * 1024;
@@ -43,21 +49,41 @@ export function mediaType(contentType: string | undefined): string {
   return (contentType ?? '').split(';')[0]!.trim().toLowerCase();
 }
 
-/** Decodes a JSON or YAML body into one value. 400 when it does not parse, 415 for other formats. */
+const STACK_OVERFLOW = 'Maximum call stack size exceeded';
+
+/**
+ * Decodes a JSON or YAML body into one value. 400 when it is not UTF-8, does not parse or nests
+ * deeper than MAX_NESTING_DEPTH.
+ */
 export function decodeBody(body: Buffer, contentType: string | undefined): unknown {
   const type = mediaType(contentType);
-  const text = body.toString('utf8');
+  const text = decodeUtf8(body);
   if (text.trim() === '') throw errors.badRequest('the request body is empty');
+  let value: unknown;
   if (type === 'application/yaml' || type === 'application/x-yaml' || type === 'text/yaml') {
+    const deep = yamlFlowTooDeepAt(text, MAX_NESTING_DEPTH);
+    if (deep)
+      throw errors.badRequest(
+        `the request body nests objects and arrays more than ${MAX_NESTING_DEPTH} levels deep (at line ${deep.line}, column ${deep.column}); flatten it`,
+      );
     try {
-      return parseYaml(text, { strict: true, uniqueKeys: true });
+      value = parseYaml(text, { strict: true, uniqueKeys: true });
     } catch (err) {
-      throw errors.badRequest(`the request body is not valid YAML: ${(err as Error).message.split('\n')[0]}`);
+      const message = (err as Error).message;
+      // The YAML parser recurses: a document nested thousands of levels deep overflows it first.
+      if (message.includes(STACK_OVERFLOW))
+        throw errors.badRequest(
+          `the request body nests objects and arrays too deeply to parse (at most ${MAX_NESTING_DEPTH} levels are accepted)`,
+        );
+      throw errors.badRequest(`the request body is not valid YAML: ${message.split('\n')[0]}`);
+    }
+  } else {
+    try {
+      value = JSON.parse(text); // iterative in V8: any depth parses, the check below bounds it
+    } catch (err) {
+      throw errors.badRequest(`the request body is not valid JSON: ${(err as Error).message}`);
     }
   }
-  try {
-    return JSON.parse(text);
-  } catch (err) {
-    throw errors.badRequest(`the request body is not valid JSON: ${(err as Error).message}`);
-  }
+  checkNestingDepth(value);
+  return value;
 }

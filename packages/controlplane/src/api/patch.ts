@@ -3,7 +3,13 @@
  * Istio kinds) and JSON patch (RFC 6902, `kubectl patch --type=json`). Strategic merge patch is a
  * Kubernetes-only format for compiled-in types and is refused with 415, as for CRDs.
  */
+import { MAX_NESTING_DEPTH, shapeOf } from './nesting-depth.js';
 import { ApiError, errors } from './status.js';
+
+/** Most operations in one JSON patch (as Kubernetes). */
+export const MAX_JSON_PATCH_OPERATIONS = 10_000;
+/** Most values all `copy` operations of one JSON patch may duplicate together: copies can double a document. */
+export const MAX_JSON_PATCH_COPIED_VALUES = 100_000;
 
 type Json = null | boolean | number | string | Json[] | { [k: string]: Json };
 
@@ -72,6 +78,13 @@ function remove(doc: unknown, path: string): unknown {
 
 function add(doc: unknown, path: string, value: unknown, replace: boolean): unknown {
   const tokens = pointer(path);
+  // The parent of `path` is at level tokens.length (the document is level 1, or 0 when it is replaced).
+  if (tokens.length + shapeOf(value).depth > MAX_NESTING_DEPTH)
+    throw new ApiError(
+      422,
+      'Invalid',
+      `json patch: the value for "${path}" would nest the object more than ${MAX_NESTING_DEPTH} levels deep`,
+    );
   if (tokens.length === 0) return structuredClone(value);
   const { parent, key } = parentOf(doc, tokens, path);
   if (Array.isArray(parent)) {
@@ -91,7 +104,12 @@ function add(doc: unknown, path: string, value: unknown, replace: boolean): unkn
 /** RFC 6902 operations applied in order to a copy of `target`. */
 export function applyJsonPatch(target: unknown, ops: unknown): unknown {
   if (!Array.isArray(ops)) throw errors.badRequest('json patch: the body must be an array of operations');
+  if (ops.length > MAX_JSON_PATCH_OPERATIONS)
+    throw errors.badRequest(
+      `json patch: at most ${MAX_JSON_PATCH_OPERATIONS} operations are accepted in one patch, got ${ops.length}`,
+    );
   let doc = structuredClone(target);
+  let copied = 0;
   for (const raw of ops as JsonPatchOp[]) {
     if (!isObject(raw) || typeof raw.op !== 'string' || typeof raw.path !== 'string')
       throw errors.badRequest('json patch: every operation needs "op" and "path"');
@@ -110,9 +128,16 @@ export function applyJsonPatch(target: unknown, ops: unknown): unknown {
         doc = add(doc, raw.path, v, false);
         break;
       }
-      case 'copy':
-        doc = add(doc, raw.path, get(doc, String(raw.from)), false);
+      case 'copy': {
+        const value = get(doc, String(raw.from));
+        copied += shapeOf(value).values;
+        if (copied > MAX_JSON_PATCH_COPIED_VALUES)
+          throw errors.badRequest(
+            `json patch: the copy operations duplicate more than ${MAX_JSON_PATCH_COPIED_VALUES} values in all`,
+          );
+        doc = add(doc, raw.path, value, false);
         break;
+      }
       case 'test':
         if (JSON.stringify(get(doc, raw.path)) !== JSON.stringify(raw.value))
           throw new ApiError(422, 'Invalid', `json patch: test failed at "${raw.path}"`);

@@ -11,6 +11,7 @@ import { decodeBody, mediaType, readBody } from './body.js';
 import type { ClusterIpAllocator } from './cluster-ip.js';
 import { parseFieldSelector } from './field-selector.js';
 import { isDryRun } from './negotiation.js';
+import { checkNestingDepth } from './nesting-depth.js';
 import { envelopeFromBody, invalidError, statusIsServerOwned, toExternal, validateObject } from './objects.js';
 import { applyJsonPatch, applyMergePatch } from './patch.js';
 import type { ReadCall } from './resource-read.js';
@@ -239,6 +240,7 @@ export async function patchObject(ctx: WriteContext, call: WriteCall): Promise<v
     const patched =
       type === 'application/merge-patch+json' ? applyMergePatch(current, patch) : applyJsonPatch(current, patch);
     if (!isObject(patched)) throw errors.badRequest('the patched document is not an object');
+    checkNestingDepth(patched, 'the patched object');
     const patchedRv = isObject(patched['metadata']) ? patched['metadata']['resourceVersion'] : undefined;
     if (patchedRv !== undefined && patchedRv !== null && patchedRv !== existing.metadata.resourceVersion)
       throw errors.conflict(

@@ -3,6 +3,8 @@
  * Core kinds live under `/api/v1`, the others under `/apis/{group}/{version}`.
  */
 import { KINDS, type KindInfo } from '@sluice/config';
+import { validateName, validateNamespaceName } from './metadata-validation.js';
+import { pathSegments } from './request-path.js';
 import { errors } from './status.js';
 
 export interface ResourceTarget {
@@ -29,14 +31,19 @@ export function groupVersionExists(group: string, version: string): boolean {
 }
 
 /**
- * Parses a resource path, or returns undefined when the path is not a resource path at all.
- * Throws ApiError NotFound for a path in the resource space that names nothing served.
+ * Parses a raw (still percent-encoded) resource path, or returns undefined when the path is not a
+ * resource path at all. Throws ApiError BadRequest for a malformed path (see `pathSegments`) and
+ * NotFound for a path in the resource space that names nothing served.
  */
-export function parseResourcePath(pathname: string): ResourceTarget | undefined {
-  const segs = pathname
-    .split('/')
-    .filter((s) => s !== '')
-    .map(decodeURIComponent);
+export function parseResourcePath(rawPath: string): ResourceTarget | undefined {
+  return resourceTarget(pathSegments(rawPath));
+}
+
+/**
+ * `parseResourcePath` on already decoded and checked segments. A namespace that is not a DNS-1123
+ * label is BadRequest; a name no object of the kind can have is NotFound, as in Kubernetes.
+ */
+export function resourceTarget(segs: readonly string[]): ResourceTarget | undefined {
   let group: string;
   let version: string;
   let rest: string[];
@@ -59,7 +66,10 @@ export function parseResourcePath(pathname: string): ResourceTarget | undefined 
   if (rest[0] === 'namespaces' && rest.length >= 3) {
     const kind = byPlural(rest[2]);
     if (!kind?.namespaced || rest.length > 5) throw errors.pathNotFound();
-    return withOptional({ kind, version, namespace: rest[1]! }, rest[3], rest[4]);
+    const namespace = rest[1]!;
+    const bad = validateNamespaceName(namespace)[0];
+    if (bad) throw errors.badRequest(`the namespace in the request path is invalid: ${bad.message}`);
+    return withOptional({ kind, version, namespace }, rest[3], rest[4]);
   }
   // {plural}[/{name}[/{subresource}]]
   const kind = byPlural(rest[0]);
@@ -69,6 +79,8 @@ export function parseResourcePath(pathname: string): ResourceTarget | undefined 
 }
 
 function withOptional(t: ResourceTarget, name: string | undefined, subresource: string | undefined): ResourceTarget {
+  if (name !== undefined && validateName(t.kind, name).length > 0)
+    throw errors.notFound(t.kind.plural, t.kind.group, name);
   if (name !== undefined) t.name = name;
   if (subresource !== undefined) t.subresource = subresource;
   return t;

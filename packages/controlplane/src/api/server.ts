@@ -13,6 +13,8 @@ import type { Registry } from 'prom-client';
 import { DEFAULT_MAX_BODY_BYTES } from './body.js';
 import { ClusterIpAllocator } from './cluster-ip.js';
 import { apiGroupDocument, apiGroupList, apiResourceList, apiVersions, groupNames, versionInfo } from './discovery.js';
+import { closeAfterResponse } from './lingering-close.js';
+import { pathSegments, splitRequestTarget } from './request-path.js';
 import { getObject, listObjects, type WatchRegistry, watchObjects } from './resource-read.js';
 import {
   createObject,
@@ -24,7 +26,7 @@ import {
   type WriteContext,
 } from './resource-write.js';
 import { sendError, sendJson } from './respond.js';
-import { groupVersionExists, parseResourcePath } from './routes.js';
+import { groupVersionExists, resourceTarget } from './routes.js';
 import { ApiError, errors } from './status.js';
 
 /** What the xDS server offers the API's debug endpoints. */
@@ -160,32 +162,31 @@ export class ApiServer {
   }
 
   private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
-    const url = new URL(req.url ?? '/', 'http://api.invalid');
+    const { rawPath, url } = splitRequestTarget(req.url ?? '/');
     const call: WriteCall = { req, res, url, target: undefined as never, warnings: [] };
     const started = Date.now();
     try {
       if (!this.authorized(req)) throw errors.unauthorized();
-      await this.route(call);
+      await this.route(call, rawPath);
     } catch (err) {
       const apiErr = err instanceof ApiError ? err : errors.internal((err as Error).message);
       if (apiErr.httpStatus >= 500)
-        this.opts.logger.error({ err: (err as Error).stack, method: req.method, path: url.pathname }, 'request failed');
-      if (apiErr.code === 'RequestEntityTooLarge') {
-        res.setHeader('connection', 'close');
-        res.on('finish', () => req.destroy());
-      }
+        this.opts.logger.error({ err: (err as Error).stack, method: req.method, path: rawPath }, 'request failed');
+      // The rest of the body is never read: close, but only once the client could read the answer.
+      if (apiErr.code === 'RequestEntityTooLarge') closeAfterResponse(req, res);
       sendError(res, apiErr, call.warnings);
     } finally {
       this.opts.logger.debug(
-        { method: req.method, path: url.pathname, status: res.statusCode, ms: Date.now() - started },
+        { method: req.method, path: rawPath, status: res.statusCode, ms: Date.now() - started },
         'request',
       );
     }
   }
 
-  private async route(call: WriteCall): Promise<void> {
+  private async route(call: WriteCall, rawPath: string): Promise<void> {
     const { req, res, url } = call;
-    const path = url.pathname.replace(/\/+$/, '') || '/';
+    const segs = pathSegments(rawPath);
+    const path = `/${segs.join('/')}`;
     const method = req.method ?? 'GET';
     const getOnly = () => {
       if (method !== 'GET') throw errors.methodNotAllowed(method);
@@ -195,7 +196,6 @@ export class ApiServer {
       if (method !== 'GET') throw errors.methodNotAllowed(method);
       return fixed();
     }
-    const segs = path.split('/').filter(Boolean);
     if (segs[0] === 'api' && segs.length === 2) {
       getOnly();
       if (segs[1] !== 'v1') throw errors.pathNotFound();
@@ -211,7 +211,7 @@ export class ApiServer {
       if (!groupVersionExists(segs[1]!, segs[2]!)) throw errors.pathNotFound();
       return sendJson(res, 200, apiResourceList(segs[1]!, segs[2]!));
     }
-    const target = parseResourcePath(path);
+    const target = resourceTarget(segs);
     if (!target) throw errors.pathNotFound();
     call.target = target;
     if (target.subresource !== undefined && target.subresource !== 'status') throw errors.pathNotFound();
