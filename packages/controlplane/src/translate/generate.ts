@@ -56,6 +56,22 @@ function inboundPorts(scope: ProxyScope, cfg: ConfigSnapshot): number[] {
 
 const byName = (a: { name: string }, b: { name: string }) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0);
 
+/**
+ * `[...few, ...sorted].sort(byName)` in linear time: `sorted` is already in name order and `few`
+ * is short. On equal names the element of `few` comes first, as the stable sort would place it.
+ */
+function mergeByName<T extends { name: string }>(few: T[], sorted: readonly T[]): T[] {
+  const head = [...few].sort(byName);
+  const out: T[] = [];
+  let i = 0;
+  for (const item of sorted) {
+    while (i < head.length && byName(head[i]!, item) <= 0) out.push(head[i++]!);
+    out.push(item);
+  }
+  while (i < head.length) out.push(head[i++]!);
+  return out;
+}
+
 /** Everything a proxy gets that does not depend on its own workload ports. */
 interface OutboundConfig {
   listeners: NamedEnvoyResource[];
@@ -107,9 +123,9 @@ function outbound(index: MeshIndex, scope: ProxyScope, rule: string): OutboundCo
   const oc = buildOutboundClusters(index, scope);
   const ol = buildOutboundListeners(scope, oc.facts, fallback);
   const built: OutboundConfig = {
-    listeners: ol.listeners,
+    listeners: [...ol.listeners].sort(byName),
     virtualOutbound: virtualOutboundListener(fallback),
-    clusters: oc.clusters,
+    clusters: [...oc.clusters].sort(byName),
     routes: buildRoutes(scope, ol.httpPorts, rule),
     endpoints: oc.endpoints.sort((a, b) =>
       a.cluster_name < b.cluster_name ? -1 : a.cluster_name > b.cluster_name ? 1 : 0,
@@ -127,9 +143,10 @@ function generate(index: MeshIndex, cfg: ConfigSnapshot, proxy: ProxyInfo): Gene
   const rule = defaultRuleName(scope, meshName);
   const out = outbound(index, scope, rule);
   const inPorts = inboundPorts(scope, cfg);
-  const listeners = [out.virtualOutbound, virtualInboundListener(inPorts), ...out.listeners].sort(byName);
-  const clusters = [blackHoleCluster(), passthroughCluster(), ...inPorts.map(inboundCluster), ...out.clusters].sort(
-    byName,
+  const listeners = mergeByName([out.virtualOutbound, virtualInboundListener(inPorts)], out.listeners);
+  const clusters = mergeByName(
+    [blackHoleCluster(), passthroughCluster(), ...inPorts.map(inboundCluster)],
+    out.clusters,
   );
   const result: GeneratedResources = {
     listeners,

@@ -42,6 +42,8 @@ export interface MeshIndex {
   shapeCache: Map<string, GeneratedResources>;
   /** The outbound part of generated resources, shared by shapes that see the same outbound config. */
   outboundCache: Map<string, unknown>;
+  /** Services and VirtualServices visible per (namespace, Sidecar). */
+  importCache: Map<string, { services: MeshService[]; virtualServices: Resource<VirtualServiceSpec>[] }>;
 }
 
 const indexes = new WeakMap<ConfigSnapshot, MeshIndex>();
@@ -107,6 +109,7 @@ export function meshIndex(cfg: ConfigSnapshot): MeshIndex {
     workloadsByNamespace,
     shapeCache: new Map(),
     outboundCache: new Map(),
+    importCache: new Map(),
   };
   rotateListenerMemo();
   indexes.set(cfg, index);

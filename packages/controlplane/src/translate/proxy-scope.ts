@@ -73,6 +73,27 @@ export function proxyScope(index: MeshIndex, namespace: string, labels: Record<s
   const sidecarAnn = sidecar?.metadata.annotations?.[EGRESS_MODE_ANNOTATION];
   const meshAudit = index.mesh.egressMode === 'audit' || index.mesh.annotations[EGRESS_MODE_ANNOTATION] === 'audit';
   const audit = sidecarAnn !== undefined ? sidecarAnn === 'audit' : meshAudit;
+  // What a proxy imports depends on its namespace and Sidecar only: computed once per pair.
+  const importKey = `${namespace}\0${sidecar ? `${sidecar.metadata.namespace ?? 'default'}/${sidecar.metadata.name}` : ''}`;
+  const imports = index.importCache.get(importKey) ?? visible(index, namespace, rules);
+  index.importCache.set(importKey, imports);
+  const { services, virtualServices } = imports;
+  const destinationRules = index.destinationRules.filter((dr) => {
+    const ns = dr.metadata.namespace ?? 'default';
+    if (!isExportedTo(dr.spec?.exportTo?.length ? dr.spec.exportTo : ['*'], ns, namespace)) return false;
+    const sel = dr.spec?.workloadSelector?.labels;
+    return !sel || (ns === namespace && labelsMatch(sel, labels));
+  });
+  const scope: ProxyScope = { namespace, labels, mode, audit, services, virtualServices, destinationRules };
+  if (sidecar) scope.sidecar = sidecar;
+  return scope;
+}
+
+function visible(
+  index: MeshIndex,
+  namespace: string,
+  rules: ImportRule[],
+): { services: MeshService[]; virtualServices: Resource<VirtualServiceSpec>[] } {
   const services = index.services.filter(
     (s) => isExportedTo(s.exportTo, s.namespace, namespace) && imported(rules, namespace, s.namespace, s.hostname),
   );
@@ -83,15 +104,7 @@ export function proxyScope(index: MeshIndex, namespace: string, labels: Record<s
     if (gateways && gateways.length > 0 && !gateways.includes('mesh')) return false;
     return (vs.spec?.hosts ?? []).some((h) => imported(rules, namespace, ns, resolveHost(h, ns)));
   });
-  const destinationRules = index.destinationRules.filter((dr) => {
-    const ns = dr.metadata.namespace ?? 'default';
-    if (!isExportedTo(dr.spec?.exportTo?.length ? dr.spec.exportTo : ['*'], ns, namespace)) return false;
-    const sel = dr.spec?.workloadSelector?.labels;
-    return !sel || (ns === namespace && labelsMatch(sel, labels));
-  });
-  const scope: ProxyScope = { namespace, labels, mode, audit, services, virtualServices, destinationRules };
-  if (sidecar) scope.sidecar = sidecar;
-  return scope;
+  return { services, virtualServices };
 }
 
 /** The DestinationRule for a host, by Istio's lookup order: proxy namespace, service namespace, root, others. */

@@ -56,7 +56,8 @@ export function configDump(stream: XdsStream): Record<string, unknown> {
       {
         '@type': TypeUrl.NameTable,
         version_info: nds?.version ?? '',
-        table: (nds?.items[0]?.json as { table?: unknown } | undefined)?.table ?? {},
+        // One item holding the whole table (state of the world) or one item per host (delta).
+        table: Object.assign({}, ...(nds?.items ?? []).map((i) => (i.json as { table?: object }).table ?? {})),
       },
     ],
     status,

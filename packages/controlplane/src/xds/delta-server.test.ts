@@ -121,7 +121,11 @@ describe('ADS incremental (delta) over a real gRPC stream', () => {
     const lds2 = await c.next(TypeUrl.Listener);
     assert.deepEqual(names(lds2), ['0.0.0.0_3306']);
     c.ack(lds2);
-    c.ack(await c.next(TypeUrl.NameTable));
+    // NDS is split per host: only the new host's entry is sent.
+    const nds = await c.next(TypeUrl.NameTable);
+    assert.deepEqual(names(nds), ['mysqldb.example']);
+    assert.deepEqual(Object.keys((nds.resources[0]?.body as { table: object }).table), ['mysqldb.example']);
+    c.ack(nds);
     const res = await server.waitForAcks({ timeoutMs: 5000 });
     assert.deepEqual(res.acked, [RATINGS_ID]);
   });

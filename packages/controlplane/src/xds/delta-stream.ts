@@ -16,6 +16,8 @@
  * 5. A response carries only resources whose version differs from what the proxy holds, and the
  *    names it holds that are gone; none is sent when nothing differs, except that a type's first
  *    request always gets one (possibly empty) so the proxy knows it is up to date.
+ * 6. NDS is split per host: each resource is a NameTable holding one host, named by that host (the
+ *    proxy's table is the union), so a new ServiceEntry host sends one small resource, not the table.
  */
 import type * as grpc from '@grpc/grpc-js';
 import { proxyInfoFromNode } from '../translate/proxy-info.js';
@@ -185,7 +187,7 @@ export class DeltaStream implements XdsStream {
   #desired(typeUrl: ServedTypeUrl, st: DeltaTypeState): EncodedSelection {
     const generated = this.#gen.generated;
     if (!generated) throw new Error('no generated resources');
-    return selectEncoded(generated, typeUrl, st.wildcard ? undefined : [...st.names]);
+    return selectEncoded(generated, typeUrl, st.wildcard ? undefined : [...st.names], { nameTableByHost: true });
   }
 
   /** The change from what the proxy holds to `sel`; shared between streams that held the same version. */

@@ -83,16 +83,19 @@ const byIdentity = new WeakMap<object, Encoded>();
  */
 let byContent = new Map<string, Encoded>();
 let byContentPrevious = new Map<string, Encoded>();
-/** Map entries of NameTable.table, one per host, cached by content: a changed table re-encodes only new hosts. */
-let nameEntries = new Map<string, Buffer>();
-let nameEntriesPrevious = new Map<string, Buffer>();
+/**
+ * One host of a NameTable, as a NameTable of its own (the bytes are exactly that host's map entry,
+ * so the full table is the concatenation of its hosts). Cached by content, two generations.
+ */
+let hostEntries = new Map<string, Encoded>();
+let hostEntriesPrevious = new Map<string, Encoded>();
 
 /** Starts a new cache generation; call once per processed snapshot. */
 export function rotateEncodingCache(): void {
   byContentPrevious = byContent;
   byContent = new Map();
-  nameEntriesPrevious = nameEntries;
-  nameEntries = new Map();
+  hostEntriesPrevious = hostEntries;
+  hostEntries = new Map();
 }
 
 function contentHash(value: Uint8Array): string {
@@ -110,15 +113,20 @@ function nameInfoBytes(info: NameTable['table'][string]): Buffer {
   ]);
 }
 
+function hostEntry(host: string, info: NameTable['table'][string]): Encoded {
+  const key = `${host}\0${JSON.stringify(info)}`;
+  let enc = hostEntries.get(key) ?? hostEntriesPrevious.get(key);
+  if (!enc) {
+    const value = bytesField(1, Buffer.concat([stringField(1, host), bytesField(2, nameInfoBytes(info))]));
+    enc = new Encoded(host, { type_url: TypeUrl.NameTable, value }, contentHash(value));
+  }
+  hostEntries.set(key, enc);
+  return enc;
+}
+
 function nameTableAny(table: NameTable): AnyMessage {
   const parts: Buffer[] = [];
-  for (const [host, info] of Object.entries(table.table)) {
-    const key = `${host}\0${JSON.stringify(info)}`;
-    let entry = nameEntries.get(key) ?? nameEntriesPrevious.get(key);
-    entry ??= bytesField(1, Buffer.concat([stringField(1, host), bytesField(2, nameInfoBytes(info))]));
-    nameEntries.set(key, entry);
-    parts.push(entry);
-  }
+  for (const [host, info] of Object.entries(table.table)) parts.push(hostEntry(host, info).any.value as Buffer);
   return { type_url: TypeUrl.NameTable, value: Buffer.concat(parts) };
 }
 
@@ -144,11 +152,34 @@ function encodeCached(typeUrl: ServedTypeUrl, name: string, json: EnvoyObject): 
 
 interface TypeEncoding {
   items: EncodedItem[];
-  byName: Map<string, EncodedItem>;
+  byName?: Map<string, EncodedItem>;
   selections: Map<string, EncodedSelection>;
 }
 
-const cache = new WeakMap<GeneratedResources, Map<ServedTypeUrl, TypeEncoding>>();
+/**
+ * Encodings keyed by the generated array (or name table) they come from, so an array that proxy
+ * shapes share (routes, endpoints, name table) is encoded once per snapshot, not once per shape.
+ */
+const cache = new WeakMap<object, TypeEncoding>();
+/** The NameTable split per host, for delta streams. */
+const byHostCache = new WeakMap<object, TypeEncoding>();
+/** One item per generated object, shared by every set that holds the object. */
+const itemsByJson = new WeakMap<object, Item>();
+
+function sourceOf(g: GeneratedResources, typeUrl: ServedTypeUrl): object {
+  switch (typeUrl) {
+    case TypeUrl.Cluster:
+      return g.clusters;
+    case TypeUrl.Listener:
+      return g.listeners;
+    case TypeUrl.RouteConfiguration:
+      return g.routes;
+    case TypeUrl.ClusterLoadAssignment:
+      return g.endpoints;
+    case TypeUrl.NameTable:
+      return g.nameTable;
+  }
+}
 
 /** A resource of one generated set with its shared encoding. */
 class Item implements EncodedItem {
@@ -175,21 +206,42 @@ class Item implements EncodedItem {
   }
 }
 
-function encodeType(g: GeneratedResources, typeUrl: ServedTypeUrl): TypeEncoding {
-  let perType = cache.get(g);
-  if (!perType) {
-    perType = new Map();
-    cache.set(g, perType);
+function itemFor(typeUrl: ServedTypeUrl, name: string, json: EnvoyObject): Item {
+  let it = itemsByJson.get(json);
+  if (!it) {
+    it = new Item(name, json, encodeCached(typeUrl, name, json));
+    itemsByJson.set(json, it);
   }
-  const found = perType.get(typeUrl);
+  return it;
+}
+
+function encodeType(g: GeneratedResources, typeUrl: ServedTypeUrl): TypeEncoding {
+  const src = sourceOf(g, typeUrl);
+  const found = cache.get(src);
   if (found) return found;
   const items: EncodedItem[] = [];
-  for (const { name, json } of resourcesOfType(g, typeUrl)) {
-    items.push(new Item(name, json, encodeCached(typeUrl, name, json)));
-  }
-  const enc: TypeEncoding = { items, byName: new Map(items.map((i) => [i.name, i])), selections: new Map() };
-  perType.set(typeUrl, enc);
+  for (const { name, json } of resourcesOfType(g, typeUrl)) items.push(itemFor(typeUrl, name, json));
+  const enc: TypeEncoding = { items, selections: new Map() };
+  cache.set(src, enc);
   return enc;
+}
+
+/** The name table as one NameTable resource per host, named by the host (delta streams). */
+function encodeNameTableByHost(g: GeneratedResources): TypeEncoding {
+  const found = byHostCache.get(g.nameTable);
+  if (found) return found;
+  const items: EncodedItem[] = [];
+  for (const [host, info] of Object.entries(g.nameTable.table)) {
+    items.push(new Item(host, { table: { [host]: info } }, hostEntry(host, info)));
+  }
+  const enc: TypeEncoding = { items, selections: new Map() };
+  byHostCache.set(g.nameTable, enc);
+  return enc;
+}
+
+function byNameOf(enc: TypeEncoding): Map<string, EncodedItem> {
+  enc.byName ??= new Map(enc.items.map((i) => [i.name, i]));
+  return enc.byName;
 }
 
 /**
@@ -200,16 +252,18 @@ export function selectEncoded(
   g: GeneratedResources,
   typeUrl: ServedTypeUrl,
   names: readonly string[] | undefined,
+  opts: { nameTableByHost?: boolean } = {},
 ): EncodedSelection {
-  const enc = encodeType(g, typeUrl);
+  const enc = opts.nameTableByHost && typeUrl === TypeUrl.NameTable ? encodeNameTableByHost(g) : encodeType(g, typeUrl);
   const key = names ? JSON.stringify([...names].sort()) : '*';
   const found = enc.selections.get(key);
   if (found) return found;
-  const items = names ? [...new Set(names)].sort().flatMap((n) => enc.byName.get(n) ?? []) : enc.items;
+  const byName = names ? byNameOf(enc) : undefined;
+  const items = byName ? [...new Set(names)].sort().flatMap((n) => byName.get(n) ?? []) : enc.items;
   let text = '';
   for (const i of items) text += `${i.name}\0${i.hash}\0`;
   const sel: EncodedSelection = { version: createHash('sha256').update(text).digest('base64url').slice(0, 16), items };
-  if (!names) sel.byName = enc.byName;
+  if (!names && enc.byName) sel.byName = enc.byName;
   enc.selections.set(key, sel);
   return sel;
 }
