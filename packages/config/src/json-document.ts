@@ -8,6 +8,9 @@ import type { RawDocument } from './yaml-documents.js';
 
 class Reject extends Error {}
 
+/** A JSON number, true, false or null, matched where it starts (sticky). */
+const JSON_LITERAL = /-?(?:0|[1-9]\d*)(?:\.\d+)?(?:[eE][+-]?\d+)?|true|false|null/y;
+
 export function readJsonDocument(text: string): RawDocument | undefined {
   let pos = 0;
   let line = 1;
@@ -86,7 +89,8 @@ export function readJsonDocument(text: string): RawDocument | undefined {
       }
     }
     if (c === '"') return readString();
-    const m = /^(?:-?(?:0|[1-9]\d*)(?:\.\d+)?(?:[eE][+-]?\d+)?|true|false|null)/.exec(text.slice(pos, pos + 64));
+    JSON_LITERAL.lastIndex = pos;
+    const m = JSON_LITERAL.exec(text);
     if (!m) throw new Reject();
     pos += m[0].length;
     return JSON.parse(m[0]) as unknown;
