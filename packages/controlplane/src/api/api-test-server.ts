@@ -25,8 +25,11 @@ export interface ApiTestServer {
   readonly port: number;
   /** One request on a fresh connection; `path` is sent exactly as given (no normalisation). */
   request(method: string, path: string, opts?: { body?: string | Buffer; contentType?: string }): Promise<ApiReply>;
-  /** A TLS connection to the server, trusted and ready for raw HTTP/1.1 bytes. */
-  connect(): Promise<tls.TLSSocket>;
+  /**
+   * A TLS connection to the server, trusted and ready for raw HTTP/1.1 bytes. With `allowHalfOpen`
+   * it does not end its side when the server ends its own.
+   */
+  connect(opts?: { allowHalfOpen?: boolean }): Promise<tls.TLSSocket>;
   readonly token: string;
   close(): Promise<void>;
 }
@@ -86,9 +89,15 @@ export async function startApiTestServer(): Promise<ApiTestServer> {
       req.on('error', reject);
       req.end(opts.body);
     });
-  const connect = () =>
+  const connect: ApiTestServer['connect'] = (opts = {}) =>
     new Promise<tls.TLSSocket>((resolve, reject) => {
-      const socket = tls.connect({ host: '127.0.0.1', port, ca: creds.caCert, servername: 'localhost' });
+      const socket = tls.connect({
+        host: '127.0.0.1',
+        port,
+        ca: creds.caCert,
+        servername: 'localhost',
+        allowHalfOpen: opts.allowHalfOpen ?? false,
+      });
       socket.once('secureConnect', () => resolve(socket));
       socket.once('error', reject);
     });

@@ -235,7 +235,9 @@ async function oversizedPost(
   return { answer, sent, closed };
 }
 
-test('a body over the limit gets a 413 Status every client can read, and the connection is then closed', async () => {
+test('a body over the limit gets a 413 Status every client can read, and the connection is then closed', {
+  timeout: 60_000,
+}, async () => {
   const total = 64 * 1024 * 1024;
   for (const chunked of [false, true])
     for (let attempt = 0; attempt < 4; attempt++) {
@@ -247,4 +249,33 @@ test('a body over the limit gets a 413 Status every client can read, and the con
       assert.ok(sent < total / 2, `${what}: the server stopped taking the body (${sent} bytes written)`);
     }
   assert.deepEqual(await storedNames(), KEPT, 'nothing was stored');
+});
+
+test('after a 413 the server closes the connection of a client that keeps trickling the body and never closes', {
+  timeout: 60_000,
+}, async () => {
+  const socket = await api.connect({ allowHalfOpen: true });
+  let answer = '';
+  socket.on('data', (d: Buffer) => {
+    answer += d.toString('latin1');
+  });
+  socket.on('error', () => {});
+  let closed = false;
+  socket.once('close', () => {
+    closed = true;
+  });
+  const ended = new Promise<void>((resolve) => socket.once('end', () => resolve()));
+  socket.write(
+    `POST ${SE_PATH} HTTP/1.1\r\nhost: localhost\r\nauthorization: Bearer ${api.token}\r\n` +
+      `content-type: application/json\r\ncontent-length: ${64 * 1024 * 1024}\r\n\r\n${' '.repeat(1024)}`,
+  );
+  await ended;
+  assert.match(answer, /^HTTP\/1\.1 413 /, 'the answer came before the server ended its side');
+  // Once the server has closed, a write draws a reset and the socket closes.
+  for (let i = 0; i < 150 && !closed; i++) {
+    socket.write(' '.repeat(1024));
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+  socket.destroy();
+  assert.equal(closed, true, 'the server closed the lingering connection');
 });
