@@ -21,6 +21,8 @@ export interface AgentOptions {
     labels: Record<string, string>;
     serviceAccount: string;
   }): string[];
+  /** Directory for a pod's sidecar state (its persisted snapshot), writable by uid 1337. */
+  stateDir?(namespace: string, pod: string): string;
   log?: (msg: string, fields?: Record<string, unknown>) => void;
 }
 
@@ -131,6 +133,7 @@ export class Agent {
         plan,
         logDir: this.opts.logDir,
         createHost: this.opts.createHost,
+        stateDir: this.opts.stateDir?.(plan.namespace, plan.name),
         sidecarArgv: (p) => this.opts.sidecarArgv({ ...p, labels: plan.labels, serviceAccount: plan.serviceAccount }),
         onStatus: (s) => this.report(managed, s),
       }),

@@ -3,7 +3,7 @@
  * `sluice up` starts one beside the control plane; `close()` stops every workload and removes
  * every namespace, veth and the bridge it created.
  */
-import { chownSync, mkdirSync } from 'node:fs';
+import { chownSync, mkdirSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import { createMeshNetwork, createWorkloadHost, destroyMeshNetwork, type MeshNetwork } from '@sluice/capture';
 import { Agent } from './agent.js';
@@ -30,6 +30,11 @@ export interface NodeOptions {
 
 export const SIDECAR_MAIN = path.join(repoRoot, 'packages', 'agent', 'src', 'sidecar-main.ts');
 
+/** Where a pod's sidecar keeps its persisted snapshot (fail static across sidecar restarts). */
+export function sidecarStateDir(mesh: string, namespace: string, pod: string): string {
+  return path.join('/run/sluice', mesh, `${namespace}_${pod}`);
+}
+
 export class SluiceNode {
   private constructor(
     readonly mesh: MeshNetwork,
@@ -54,6 +59,7 @@ export class SluiceNode {
             host.exec(argv, { uid: eo.uid, gid: eo.gid, env: eo.env, cwd: eo.cwd ?? '/', stdio: 'pipe' }),
           destroy: async () => {
             await host.destroy();
+            rmSync(sidecarStateDir(mesh.name, namespace, name), { recursive: true, force: true });
             pool.release(ip);
           },
         };
@@ -68,11 +74,12 @@ export class SluiceNode {
       logDir,
       createHost,
       log: o.log,
+      // The sidecar (uid 1337) persists its snapshot in a runtime directory of its own: the data
+      // dir is private to root (it holds the API token and CA key), so it cannot live there.
+      stateDir: (namespace, pod) => sidecarStateDir(mesh.name, namespace, pod),
       sidecarArgv: (p) => {
-        // The sidecar (uid 1337) persists its snapshot in a directory of its own.
-        const dir = path.dirname(p.snapshotFile);
-        const proxyDir = path.join(dir, 'proxy');
-        mkdirSync(proxyDir, { recursive: true });
+        const proxyDir = path.dirname(p.snapshotFile);
+        mkdirSync(proxyDir, { recursive: true, mode: 0o700 });
         chownSync(proxyDir, PROXY_UID, PROXY_UID);
         const metadata = {
           NAMESPACE: p.namespace,
@@ -96,7 +103,7 @@ export class SluiceNode {
           '--namespace',
           p.namespace,
           '--snapshot-file',
-          path.join(proxyDir, 'snapshot.json'),
+          p.snapshotFile,
           '--log-format',
           o.logFormat ?? 'json',
         ];
@@ -111,6 +118,7 @@ export class SluiceNode {
   async close(): Promise<void> {
     await this.agent.close();
     this.client.close();
+    rmSync(path.join('/run/sluice', this.mesh.name), { recursive: true, force: true });
     await destroyMeshNetwork(this.mesh);
   }
 }

@@ -33,6 +33,8 @@ export interface PodRunnerOptions {
   sidecarReadyTimeoutMs?: number;
   /** Health port of the sidecar (Istio's 15021). */
   healthPort?: number;
+  /** Directory (writable by uid 1337) for the sidecar's persisted snapshot; default the pod's log dir. */
+  stateDir?: string;
 }
 
 export interface ContainerRuntimeStatus {
@@ -109,6 +111,11 @@ export class PodRunner {
     return this.dir;
   }
 
+  /** Where the sidecar persists its last good snapshot. */
+  get snapshotFile(): string {
+    return path.join(this.opts.stateDir ?? this.dir, 'snapshot.json');
+  }
+
   private emit(): void {
     this.opts.onStatus(structuredClone(this.status));
   }
@@ -138,12 +145,11 @@ export class PodRunner {
 
   private async startSidecar(): Promise<void> {
     const host = this.host as HostHandle;
-    const snapshotFile = path.join(this.dir, 'snapshot.json');
     const argv = this.opts.sidecarArgv({
       ip: host.ip,
       name: this.opts.plan.name,
       namespace: this.opts.plan.namespace,
-      snapshotFile,
+      snapshotFile: this.snapshotFile,
     });
     this.sidecarLog = createWriteStream(path.join(this.dir, 'sidecar.log'), { flags: 'a' });
     const child = host.exec(argv, { uid: PROXY_UID, gid: PROXY_UID, env: { NODE_ENV: 'production' }, stdio: 'pipe' });

@@ -96,7 +96,7 @@ export function podOf(node: SluiceNode, deployment: string) {
     runner: pod.runner,
     ip: pod.runner.ip,
     dir: pod.runner.logDirectory,
-    snapshotFile: path.join(pod.runner.logDirectory, 'proxy', 'snapshot.json'),
+    snapshotFile: pod.runner.snapshotFile,
     sidecarReady: pod.status?.sidecarReady ?? false,
   };
 }
