@@ -53,6 +53,8 @@ interface DeltaTypeState {
   /** Changes carried by the latest response: what to restore on a NACK. */
   lastChanges: { name: string; prev: Held | undefined; next: Held | undefined }[];
   firstAnswered: boolean;
+  /** Selection key of the explicit names (computed when they change). */
+  namesKey?: string | undefined;
   sentVersion?: string;
   sentNonce?: string;
   sentAt?: string;
@@ -145,11 +147,15 @@ export class DeltaStream implements XdsStream {
       }
       resubscribed = true;
     }
-    if (resubscribed) st.heldVersion = undefined;
+    if (resubscribed) {
+      st.heldVersion = undefined;
+      st.namesKey = st.wildcard ? undefined : JSON.stringify([...st.names].sort());
+    }
     if (st.wildcard === false && unsubscribe.includes('*')) {
       for (const n of [...st.held.keys()]) if (!st.names.has(n)) st.held.delete(n);
     }
-    this.#send(typeUrl, st);
+    // A plain ACK or NACK changes nothing to send: pushes already sent every change.
+    if (!st.firstAnswered || resubscribed) this.#send(typeUrl, st);
   }
 
   #nack(st: DeltaTypeState, nonce: string, message: string, typeName: string): void {
@@ -187,7 +193,8 @@ export class DeltaStream implements XdsStream {
   #desired(typeUrl: ServedTypeUrl, st: DeltaTypeState): EncodedSelection {
     const generated = this.#gen.generated;
     if (!generated) throw new Error('no generated resources');
-    return selectEncoded(generated, typeUrl, st.wildcard ? undefined : [...st.names], { nameTableByHost: true });
+    const names = st.wildcard ? undefined : [...st.names];
+    return selectEncoded(generated, typeUrl, names, { nameTableByHost: true, key: st.namesKey });
   }
 
   /** The change from what the proxy holds to `sel`; shared between streams that held the same version. */

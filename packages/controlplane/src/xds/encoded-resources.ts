@@ -246,16 +246,17 @@ function byNameOf(enc: TypeEncoding): Map<string, EncodedItem> {
 
 /**
  * The resources of a type for a subscription (`names` undefined = all) and their version.
- * Throws the codec's error if a generated resource does not encode.
+ * `opts.key`, when given, must be `JSON.stringify` of the sorted names (callers that keep it save
+ * recomputing it). Throws the codec's error if a generated resource does not encode.
  */
 export function selectEncoded(
   g: GeneratedResources,
   typeUrl: ServedTypeUrl,
   names: readonly string[] | undefined,
-  opts: { nameTableByHost?: boolean } = {},
+  opts: { nameTableByHost?: boolean; key?: string | undefined } = {},
 ): EncodedSelection {
   const enc = opts.nameTableByHost && typeUrl === TypeUrl.NameTable ? encodeNameTableByHost(g) : encodeType(g, typeUrl);
-  const key = names ? JSON.stringify([...names].sort()) : '*';
+  const key = names ? (opts.key ?? JSON.stringify([...names].sort())) : '*';
   const found = enc.selections.get(key);
   if (found) return found;
   const byName = names ? byNameOf(enc) : undefined;
