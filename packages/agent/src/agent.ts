@@ -173,7 +173,7 @@ export class Agent {
       },
       spec: {
         serviceAccountName: plan.serviceAccount,
-        containers: plan.containers.map((c) => ({ name: c.name, image: c.argv.join(' ') })),
+        containers: plan.containers.map((c) => ({ name: c.name, image: c.image })),
       },
       status: {
         phase: s.phase,

@@ -25,6 +25,8 @@ export class PodSpecError extends Error {
 
 export interface ContainerPlan {
   name: string;
+  /** The image named in the manifest (what `kubectl get pod -o yaml` shows). */
+  image: string;
   argv: string[];
   env: Record<string, string>;
   ports: number[];
@@ -122,7 +124,7 @@ export function planContainer(
         : (c.ports?.find((p) => p.name === probe.port)?.containerPort ?? Number(probe.port));
     readiness = { path: probe.path ?? '/', port };
   }
-  return { name: c.name, argv, env, ports, readiness, uid };
+  return { name: c.name, image: c.image, argv, env, ports, readiness, uid };
 }
 
 /** Stable, kubectl-looking pod name for replica `index` of a Deployment. */
