@@ -91,13 +91,15 @@ export async function startApiTestServer(): Promise<ApiTestServer> {
     });
   const connect: ApiTestServer['connect'] = (opts = {}) =>
     new Promise<tls.TLSSocket>((resolve, reject) => {
-      const socket = tls.connect({
+      // tls.connect honours the net.Socket option allowHalfOpen, which its typings leave out.
+      const options = {
         host: '127.0.0.1',
         port,
         ca: creds.caCert,
         servername: 'localhost',
         allowHalfOpen: opts.allowHalfOpen ?? false,
-      });
+      } as tls.ConnectionOptions;
+      const socket = tls.connect(options);
       socket.once('secureConnect', () => resolve(socket));
       socket.once('error', reject);
     });
