@@ -197,7 +197,8 @@ async function faultUnderTraffic(o: {
   const blockedPassed = blocked.filter((p) => p.outcome === 'ok');
   assert.deepEqual(allowedFailed, [], 'allowed probes that failed while the control plane was down');
   assert.deepEqual(blockedPassed, [], 'blocked probes that got through');
-  assert.equal(w.ext.acceptsOn(BLOCKED_PORT), 0, 'the blocked port never accepted a connection');
+  const blockedAccepts = w.ext.acceptsOn(BLOCKED_PORT);
+  assert.equal(blockedAccepts, 0, 'the blocked port never accepted a connection');
   assert.ok(streamDuringOutage > 0, 'the long-lived allowed stream kept flowing during the outage');
 
   // Proxies resync: a new ServiceEntry reaches them.
@@ -228,7 +229,7 @@ async function faultUnderTraffic(o: {
     faults: `${o.faults}, ${OUTAGE_MS / 1000} s down; resync in ${(resyncMs / 1000).toFixed(1)} s`,
     requests: allowed.length + blocked.length + burst.attempted(),
     bytes: w.ext.bytesOn(ALLOWED_PORT, w.allowedIp) - streamBefore,
-    leaks: blockedPassed.length + w.ext.acceptsOn(BLOCKED_PORT),
+    leaks: blockedPassed.length + blockedAccepts,
     losses: lost.length + allowedFailed.length,
   });
 }
