@@ -2,13 +2,20 @@
  * Proxy benchmark: direct connection vs HAProxy (mode tcp) vs Sluice's proxy, in the same run,
  * on loopback, driven by a C load generator (bench/proxy/loadgen.c, compiled here with gcc).
  *
- *   npm run bench:proxy [-- --seconds 5 --bulk-mb 2000 --conns 50 --workers 1]
+ *   npm run bench:proxy [-- --seconds 4 --rounds 5 --bulk-mb 2000 --conns 50 --engine native --cpus 0-1]
+ *
+ * Fairness: Sluice runs one event loop, plus one relay thread with the native byte path
+ * (`--engine native`, the default); HAProxy gets `nbthread` = that thread count, and both run
+ * under `taskset -c <cpus>` (default: every online core). Rounds are interleaved (round 1 of every
+ * target, then round 2…) so load from elsewhere on the machine hits all targets alike; figures are
+ * medians over rounds.
  *
  * Prints a table and, as its last line, one JSON object with the Sluice ÷ HAProxy ratios
  * ({"rr50", "churn", "bulk"} plus p99 and raw figures).
  */
 import { execFileSync, spawn } from 'node:child_process';
-import { existsSync, mkdirSync, statSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, statSync } from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
@@ -24,15 +31,18 @@ const { values: opts } = parseArgs({
     'bulk-mb': { type: 'string', default: '2000' },
     conns: { type: 'string', default: '50' },
     'churn-conc': { type: 'string', default: '50' },
-    workers: { type: 'string', default: '1' },
-    rounds: { type: 'string', default: '3' },
+    engine: { type: 'string', default: 'native' },
+    cpus: { type: 'string', default: `0-${os.availableParallelism() - 1}` },
+    rounds: { type: 'string', default: '5' },
   },
 });
 const seconds = Number(opts.seconds);
 const bulkBytes = Number(opts['bulk-mb']) * 1e6;
 const conns = Number(opts.conns);
 const churnConc = Number(opts['churn-conc']);
-const workers = Number(opts.workers);
+const engine = opts.engine === 'js' ? 'js' : 'native';
+const threads = engine === 'native' ? 2 : 1;
+const cpus = opts.cpus as string;
 const rounds = Number(opts.rounds);
 
 function buildLoadgen(): string {
@@ -55,10 +65,7 @@ function runLoad(args: string[]): Record<string, number> {
 function cpuSeconds(pid: number | undefined): number {
   if (!pid) return 0;
   try {
-    const stat =
-      execFileSync('cat', [`/proc/${pid}/stat`], { encoding: 'utf8' })
-        .split(') ')[1]
-        ?.split(' ') ?? [];
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]?.split(' ') ?? [];
     const ticks = Number(stat[11]) + Number(stat[12]);
     return ticks / 100;
   } catch {
@@ -75,43 +82,58 @@ interface Row {
   cps: number;
   churnP99: number;
   churnFailed: number;
+  cpuPerRequestUs: number;
+  cpuPerConnectionUs: number;
 }
 
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] ?? 0;
 
-async function measure(t: Target): Promise<Row> {
-  const bulk: number[] = [];
-  const rps: number[] = [];
-  const p50: number[] = [];
-  const p99: number[] = [];
-  const cps: number[] = [];
-  const cp99: number[] = [];
-  let failed = 0;
-  for (let r = 0; r < rounds; r++) {
-    const b = runLoad(['bulk', String(t.sinkPort), String(bulkBytes)]);
-    if (b.received !== bulkBytes) throw new Error(`${t.name}: bulk received ${b.received} of ${bulkBytes} bytes`);
-    bulk.push(b.gbps ?? 0);
-    const q = runLoad(['rr', String(t.echoPort), String(conns), String(seconds), '64']);
-    rps.push(q.rps ?? 0);
-    p50.push(q.p50_us ?? 0);
-    p99.push(q.p99_us ?? 0);
-    const c = runLoad(['churn', String(t.echoPort), String(churnConc), String(seconds)]);
-    cps.push(c.cps ?? 0);
-    cp99.push(c.p99_us ?? 0);
-    failed += c.failed ?? 0;
-    process.stderr.write(
-      `  ${t.name} round ${r + 1}/${rounds}: bulk ${b.gbps} Gbit/s, rr ${q.rps} req/s, churn ${c.cps} conn/s\n`,
-    );
-  }
+interface Samples {
+  bulk: number[];
+  rps: number[];
+  p50: number[];
+  p99: number[];
+  cps: number[];
+  cp99: number[];
+  /** Proxy CPU µs per request (rr) and per connection (churn). */
+  cpuRr: number[];
+  cpuChurn: number[];
+  failed: number;
+}
+
+function runRound(t: Target, acc: Samples, r: number): void {
+  const b = runLoad(['bulk', String(t.sinkPort), String(bulkBytes)]);
+  if (b.received !== bulkBytes) throw new Error(`${t.name}: bulk received ${b.received} of ${bulkBytes} bytes`);
+  acc.bulk.push(b.gbps ?? 0);
+  let cpu = cpuSeconds(t.pid);
+  const q = runLoad(['rr', String(t.echoPort), String(conns), String(seconds), '64']);
+  if (t.pid) acc.cpuRr.push(((cpuSeconds(t.pid) - cpu) * 1e6) / Math.max(1, q.count ?? 0));
+  acc.rps.push(q.rps ?? 0);
+  acc.p50.push(q.p50_us ?? 0);
+  acc.p99.push(q.p99_us ?? 0);
+  cpu = cpuSeconds(t.pid);
+  const c = runLoad(['churn', String(t.echoPort), String(churnConc), String(seconds)]);
+  if (t.pid) acc.cpuChurn.push(((cpuSeconds(t.pid) - cpu) * 1e6) / Math.max(1, c.count ?? 0));
+  acc.cps.push(c.cps ?? 0);
+  acc.cp99.push(c.p99_us ?? 0);
+  acc.failed += c.failed ?? 0;
+  process.stderr.write(
+    `  round ${r + 1}/${rounds} ${t.name.padEnd(8)} bulk ${b.gbps} Gbit/s, rr ${q.rps} req/s (p99 ${q.p99_us} µs), churn ${c.cps} conn/s\n`,
+  );
+}
+
+function summarize(t: Target, acc: Samples): Row {
   return {
     target: t.name,
-    bulkGbps: median(bulk),
-    rps: median(rps),
-    rrP50: median(p50),
-    rrP99: median(p99),
-    cps: median(cps),
-    churnP99: median(cp99),
-    churnFailed: failed,
+    bulkGbps: median(acc.bulk),
+    rps: median(acc.rps),
+    rrP50: median(acc.p50),
+    rrP99: median(acc.p99),
+    cps: median(acc.cps),
+    churnP99: median(acc.cp99),
+    churnFailed: acc.failed,
+    cpuPerRequestUs: median(acc.cpuRr),
+    cpuPerConnectionUs: median(acc.cpuChurn),
   };
 }
 
@@ -125,32 +147,48 @@ async function main() {
     await waitForPort(echoPort);
     await waitForPort(sinkPort);
     process.stderr.write(
-      `proxy benchmark: ${rounds} rounds, ${seconds} s per load, bulk ${bulkBytes / 1e6} MB, rr ${conns} conns × 64 B, churn ${churnConc} parallel; proxies get ${workers} worker(s)/thread(s)\n`,
+      `proxy benchmark: ${rounds} rounds, ${seconds} s per load, bulk ${bulkBytes / 1e6} MB, rr ${conns} conns × 64 B, churn ${churnConc} parallel\n` +
+        `  Sluice: ${engine} byte path, ${threads} thread(s) (event loop${threads > 1 ? ' + relay thread' : ''}); HAProxy: nbthread ${threads}; both on cpus ${cpus}\n`,
     );
     targets.push(direct(echoPort, sinkPort));
-    targets.push(await haproxy(echoPort, sinkPort, workers));
-    targets.push(await sluiceProxy(echoPort, sinkPort, workers));
-    const rows: Row[] = [];
-    for (const t of targets) {
-      const cpu0 = cpuSeconds(t.pid);
-      const row = await measure(t);
-      const cpu = cpuSeconds(t.pid) - cpu0;
-      rows.push(row);
-      if (t.pid) process.stderr.write(`  ${t.name}: ${cpu.toFixed(1)} s of proxy CPU over the run\n`);
+    targets.push(await haproxy(echoPort, sinkPort, threads, cpus));
+    targets.push(await sluiceProxy(echoPort, sinkPort, engine, cpus));
+    const samples = targets.map(
+      (): Samples => ({ bulk: [], rps: [], p50: [], p99: [], cps: [], cp99: [], cpuRr: [], cpuChurn: [], failed: 0 }),
+    );
+    const cpu0 = targets.map((t) => cpuSeconds(t.pid));
+    for (let r = 0; r < rounds; r++) {
+      targets.forEach((t, i) => runRound(t, samples[i] as Samples, r));
     }
+    targets.forEach((t, i) => {
+      if (t.pid)
+        process.stderr.write(
+          `  ${t.name}: ${(cpuSeconds(t.pid) - (cpu0[i] ?? 0)).toFixed(1)} s of proxy CPU over the run\n`,
+        );
+    });
+    const rows = targets.map((t, i) => summarize(t, samples[i] as Samples));
     const pad = (s: string | number, n: number) => String(s).padStart(n);
     console.log(
-      `${'target'.padEnd(10)}${pad('bulk Gbit/s', 13)}${pad('rr req/s', 11)}${pad('rr p50 µs', 11)}${pad('rr p99 µs', 11)}${pad('churn conn/s', 14)}${pad('churn p99 µs', 14)}${pad('failed', 8)}`,
+      `${'target'.padEnd(10)}${pad('bulk Gbit/s', 13)}${pad('rr req/s', 11)}${pad('rr p50 µs', 11)}${pad('rr p99 µs', 11)}${pad('churn conn/s', 14)}${pad('churn p99 µs', 14)}${pad('failed', 8)}${pad('CPU µs/req', 12)}${pad('CPU µs/conn', 13)}`,
     );
     for (const r of rows) {
       console.log(
-        `${r.target.padEnd(10)}${pad(r.bulkGbps.toFixed(2), 13)}${pad(Math.round(r.rps), 11)}${pad(Math.round(r.rrP50), 11)}${pad(Math.round(r.rrP99), 11)}${pad(Math.round(r.cps), 14)}${pad(Math.round(r.churnP99), 14)}${pad(r.churnFailed, 8)}`,
+        `${r.target.padEnd(10)}${pad(r.bulkGbps.toFixed(2), 13)}${pad(Math.round(r.rps), 11)}${pad(Math.round(r.rrP50), 11)}${pad(Math.round(r.rrP99), 11)}${pad(Math.round(r.cps), 14)}${pad(Math.round(r.churnP99), 14)}${pad(r.churnFailed, 8)}${pad(r.target === 'direct' ? '-' : r.cpuPerRequestUs.toFixed(1), 12)}${pad(r.target === 'direct' ? '-' : r.cpuPerConnectionUs.toFixed(0), 13)}`,
       );
     }
     const h = rows.find((r) => r.target === 'haproxy') as Row;
     const s = rows.find((r) => r.target === 'sluice') as Row;
     const d = rows.find((r) => r.target === 'direct') as Row;
     const ratio = (a: number, b: number) => Number((b ? a / b : 0).toFixed(3));
+    const figures = (r: Row) => ({
+      bulk_gbps: r.bulkGbps,
+      rps: Math.round(r.rps),
+      p50_us: Math.round(r.rrP50),
+      p99_us: Math.round(r.rrP99),
+      cps: Math.round(r.cps),
+      cpu_us_per_request: Number(r.cpuPerRequestUs.toFixed(1)),
+      cpu_us_per_connection: Math.round(r.cpuPerConnectionUs),
+    });
     console.log(
       `ratios Sluice/HAProxy: rr ${ratio(s.rps, h.rps)}×, rr p99 ${ratio(s.rrP99, h.rrP99)}×, churn ${ratio(s.cps, h.cps)}×, bulk ${ratio(s.bulkGbps, h.bulkGbps)}×`,
     );
@@ -161,9 +199,12 @@ async function main() {
         churn: ratio(s.cps, h.cps),
         bulk: ratio(s.bulkGbps, h.bulkGbps),
         direct: { bulk_gbps: d.bulkGbps, rps: Math.round(d.rps), cps: Math.round(d.cps) },
-        haproxy: { bulk_gbps: h.bulkGbps, rps: Math.round(h.rps), p99_us: Math.round(h.rrP99), cps: Math.round(h.cps) },
-        sluice: { bulk_gbps: s.bulkGbps, rps: Math.round(s.rps), p99_us: Math.round(s.rrP99), cps: Math.round(s.cps) },
-        workers,
+        haproxy: figures(h),
+        sluice: figures(s),
+        engine,
+        threads,
+        cpus,
+        rounds,
       }),
     );
   } finally {

@@ -6,12 +6,30 @@ import { stopChild, type Target, waitForPort } from './targets.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 
-export async function sluiceProxy(echoUpstream: number, sinkUpstream: number, workers: number): Promise<Target> {
-  if (workers !== 1) throw new Error('the Sluice proxy runs one worker per process; use --workers 1');
+/** Sluice's proxy with the given byte path, pinned to `cpus` (taskset execs node: the pid is the proxy's). */
+export async function sluiceProxy(
+  echoUpstream: number,
+  sinkUpstream: number,
+  engine: 'native' | 'js',
+  cpus: string,
+): Promise<Target> {
   const child = spawn(
-    process.execPath,
-    ['--import', 'tsx', path.join(here, 'sluice-proxy-process.ts'), String(echoUpstream), String(sinkUpstream)],
-    { stdio: ['ignore', 'pipe', 'inherit'], cwd: path.resolve(here, '../..') },
+    'taskset',
+    [
+      '-c',
+      cpus,
+      process.execPath,
+      '--import',
+      'tsx',
+      path.join(here, 'sluice-proxy-process.ts'),
+      String(echoUpstream),
+      String(sinkUpstream),
+    ],
+    {
+      stdio: ['ignore', 'pipe', 'inherit'],
+      cwd: path.resolve(here, '../..'),
+      env: { ...process.env, SLUICE_PROXY_BYTE_ENGINE: engine },
+    },
   );
   const ports = await new Promise<{ echo: number; sink: number }>((resolve, reject) => {
     let buf = '';

@@ -59,8 +59,16 @@ export function direct(echoPort: number, sinkPort: number): Target {
   return { name: 'direct', echoPort, sinkPort, stop: async () => {} };
 }
 
-/** HAProxy 2.6 in mode tcp with the given thread count and its throughput tuning (256 KB buffers). */
-export async function haproxy(echoUpstream: number, sinkUpstream: number, threads: number): Promise<Target> {
+/**
+ * HAProxy 2.6 in mode tcp with the given thread count and its throughput tuning (256 KB buffers),
+ * pinned to `cpus` (taskset execs haproxy, so the child's pid is HAProxy's).
+ */
+export async function haproxy(
+  echoUpstream: number,
+  sinkUpstream: number,
+  threads: number,
+  cpus: string,
+): Promise<Target> {
   const dir = mkdtempSync(path.join(os.tmpdir(), 'sluice-bench-haproxy-'));
   const echoPort = await freePort();
   const sinkPort = await freePort();
@@ -82,7 +90,9 @@ listen sink
 `;
   const file = path.join(dir, 'haproxy.cfg');
   writeFileSync(file, cfg);
-  const child = spawn('haproxy', ['-f', file, '-db'], { stdio: ['ignore', 'ignore', 'inherit'] });
+  const child = spawn('taskset', ['-c', cpus, 'haproxy', '-f', file, '-db'], {
+    stdio: ['ignore', 'ignore', 'inherit'],
+  });
   await waitForPort(echoPort);
   await waitForPort(sinkPort);
   return {

@@ -98,6 +98,8 @@ export class TcpRelay {
     }
     down.on('data', this.#onDownstreamData);
     down.on('end', this.#onDownstreamEnd);
+    // The workload may have sent its FIN while the proxy read the ClientHello: 'end' is then gone.
+    if (down.readableEnded) this.#onDownstreamEnd();
     down.resume();
   };
 
