@@ -158,7 +158,7 @@ async function main() {
     );
     const cpu0 = targets.map((t) => cpuSeconds(t.pid));
     for (let r = 0; r < rounds; r++) {
-      targets.forEach((t, i) => runRound(t, samples[i] as Samples, r));
+      for (const [i, t] of targets.entries()) runRound(t, samples[i] as Samples, r);
     }
     targets.forEach((t, i) => {
       if (t.pid)
