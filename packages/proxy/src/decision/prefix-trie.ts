@@ -1,6 +1,10 @@
 /**
- * A binary trie over address bits holding one value per prefix: lookup returns the value of the
- * longest stored prefix containing an address, in O(prefix length), whatever the number of prefixes.
+ * Longest-prefix match over addresses, one value per prefix. Full-length prefixes (/32, /128: a
+ * ServiceEntry's addresses, the common case) live in a hash map — a host route is the longest match
+ * there can be, so a hit there ends the lookup in O(1); shorter prefixes (CIDRs) live in a binary
+ * trie over address bits, O(prefix length). The trie then holds only the few CIDRs, so lookups stay
+ * flat from a hundred entries to a hundred thousand (a trie of 100k host routes costs a cache miss
+ * per bit).
  */
 import { bitAt, maxPrefix, type ParsedIp } from './ip.js';
 
@@ -20,6 +24,8 @@ const newNode = <T>(prefixLen: number): TrieNode<T> => ({
 
 export class PrefixTrie<T> {
   readonly #roots: { 4: TrieNode<T>; 6: TrieNode<T> } = { 4: newNode(0), 6: newNode(0) };
+  readonly #hosts4 = new Map<number, T>();
+  readonly #hosts6 = new Map<string, T>();
   #size = 0;
 
   get size(): number {
@@ -28,8 +34,9 @@ export class PrefixTrie<T> {
 
   /** The value stored for exactly this prefix, creating it with `create` when absent. */
   upsert(ip: ParsedIp, prefixLen: number, create: () => T): T {
-    let node = this.#roots[ip.family];
     const len = Math.min(prefixLen, maxPrefix(ip));
+    if (len === maxPrefix(ip)) return this.#upsertHost(ip, create);
+    let node = this.#roots[ip.family];
     for (let i = 0; i < len; i++) {
       if (bitAt(ip, i)) node = node.one ??= newNode(i + 1);
       else node = node.zero ??= newNode(i + 1);
@@ -41,8 +48,20 @@ export class PrefixTrie<T> {
     return node.value;
   }
 
+  #upsertHost(ip: ParsedIp, create: () => T): T {
+    const found = ip.family === 4 ? this.#hosts4.get(ip.v4) : this.#hosts6.get(ip.v6.join(':'));
+    if (found !== undefined) return found;
+    const value = create();
+    if (ip.family === 4) this.#hosts4.set(ip.v4, value);
+    else this.#hosts6.set(ip.v6.join(':'), value);
+    this.#size++;
+    return value;
+  }
+
   /** The longest stored prefix containing `ip`, with its length. */
   longestMatch(ip: ParsedIp): { value: T; prefixLen: number } | undefined {
+    const host = ip.family === 4 ? this.#hosts4.get(ip.v4) : this.#hosts6.get(ip.v6.join(':'));
+    if (host !== undefined) return { value: host, prefixLen: maxPrefix(ip) };
     let node: TrieNode<T> | undefined = this.#roots[ip.family];
     let best: TrieNode<T> | undefined;
     const len = maxPrefix(ip);
