@@ -4,7 +4,7 @@
  */
 import { RULES, type RuleName } from './codes.js';
 import { readJsonDocument } from './json-document.js';
-import { type LineTable, resolveLineTable, setLineTable } from './lines.js';
+import { DeferredLineTable, type LineTable, resolveLineTable, setLineTable } from './lines.js';
 import type { Finding, ParsedResource, SourceRef } from './resource.js';
 import { type RawDocument, readYamlDocuments } from './yaml-documents.js';
 
@@ -82,7 +82,7 @@ export function parseManifests(text: string, file: string): ParseResult {
   let documents: RawDocument[];
   try {
     const trimmed = body.trimStart();
-    const json = trimmed.startsWith('{') ? readJsonDocument(body) : undefined;
+    const json = trimmed.startsWith('{') ? readJsonDocument(body, true) : undefined;
     documents = json ? [json] : readYamlDocuments(body, { deferLines: true });
   } catch (err) {
     // The YAML library is not expected to throw; if it does, the input is still reported, not crashed on.
@@ -158,10 +158,17 @@ function collectObjects(doc: RawDocument, file: string, resources: ParsedResourc
   }
   if (value['kind'] === 'List' && Array.isArray(value['items'])) {
     const items = value['items'] as unknown[];
-    const lines = resolveLineTable(doc.lines);
-    const tables = splitListLines(lines, items.length);
+    // Each item's table is the List's table re-rooted; it is split once, when first needed.
+    const { itemLines } = doc;
+    let tables: Map<string, number>[] | undefined;
+    const tablesOf = () => {
+      tables ??= splitListLines(resolveLineTable(doc.lines), items.length);
+      return tables;
+    };
+    const lineOfItem = (i: number) =>
+      (itemLines ? itemLines[i] : resolveLineTable(doc.lines).get(`items[${i}]`)) ?? doc.line;
     items.forEach((item, i) => {
-      const line = lines.get(`items[${i}]`) ?? doc.line;
+      const line = lineOfItem(i);
       if (!isPlainObject(item)) {
         const f = textFinding(
           'notAnObject',
@@ -174,7 +181,10 @@ function collectObjects(doc: RawDocument, file: string, resources: ParsedResourc
         findings.push(f);
         return;
       }
-      resources.push(makeResource(item, { file, document: doc.index, line }, tables[i] ?? new Map()));
+      const table = itemLines
+        ? new DeferredLineTable(() => tablesOf()[i] ?? new Map())
+        : (tablesOf()[i] ?? new Map<string, number>());
+      resources.push(makeResource(item, { file, document: doc.index, line }, table));
     });
     return;
   }

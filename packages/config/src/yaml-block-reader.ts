@@ -25,16 +25,18 @@ export interface YamlSegment {
   marked: boolean;
 }
 
-/** Characters the reader leaves to the `yaml` package wherever they appear. */
-const UNSUPPORTED_CHARS = /[\t\r\u0085\u2028\u2029\uFEFF]/;
+/** Characters the reader leaves to the `yaml` package wherever they appear (CR only in CRLF). */
+const UNSUPPORTED_CHARS = /[\t\u0085\u2028\u2029\uFEFF]|\r(?!\n)/;
+const LONE_CR = /\r(?!\n)/;
 
 /**
- * Splits a stream at its `---` lines. Undefined when the stream uses what this splitter does
- * not model (directives, `...` document ends, carriage returns, tabs or other odd characters
- * next to a marker): the whole stream then goes to the `yaml` package.
+ * Splits a stream at its `---` lines (LF or CRLF line ends). Undefined when the stream uses what
+ * this splitter does not model (directives, `...` document ends, a carriage return not followed
+ * by a line feed, tabs or other odd characters next to a marker): the whole stream then goes to
+ * the `yaml` package.
  */
 export function splitYamlStream(text: string): YamlSegment[] | undefined {
-  if (text.includes('\r')) return undefined;
+  if (LONE_CR.test(text)) return undefined;
   const segments: YamlSegment[] = [];
   let current: YamlSegment = { start: 0, end: text.length, line: 1, marked: false };
   let line = 1;
@@ -47,7 +49,7 @@ export function splitYamlStream(text: string): YamlSegment[] | undefined {
       const three = text.startsWith('---', ls) ? '---' : text.startsWith('...', ls) ? '...' : '';
       if (three !== '') {
         const after = le === ls + 3 ? 0x0a : text.charCodeAt(ls + 3);
-        if (after === 0x0a || after === 0x20) {
+        if (after === 0x0a || after === 0x20 || after === 0x0d) {
           if (three === '...') return undefined;
           current.end = ls;
           segments.push(current);
@@ -148,9 +150,11 @@ const MAX_KEY_LENGTH = 1000;
 const MAX_DEPTH = 200;
 
 class BlockReader {
-  /** Current line: start, end (index of its newline or of the segment end), indent, number. */
+  /** Current line: start, end of its content (before CR LF, LF or the segment end), indent, number. */
   private ls = 0;
   private le = 0;
+  /** Start of the line after the current one. */
+  private next = 0;
   /** Indent of the current content line; -1 once the segment is exhausted. */
   private ind = -1;
   private lineNo = 0;
@@ -198,12 +202,15 @@ class BlockReader {
   }
 
   private findLineEnd(): void {
-    const le = this.text.indexOf('\n', this.ls);
-    this.le = le < 0 || le > this.end ? this.end : le;
+    const nl = this.text.indexOf('\n', this.ls);
+    const le = nl < 0 || nl > this.end ? this.end : nl;
+    this.next = le + 1;
+    // CRLF: the CR belongs to the line break, not to the content.
+    this.le = le > this.ls && this.text.charCodeAt(le - 1) === 0x0d ? le - 1 : le;
   }
 
   private nextLine(): void {
-    this.ls = this.le + 1;
+    this.ls = this.next;
     this.lineNo++;
     this.skipToContent();
   }
@@ -219,7 +226,7 @@ class BlockReader {
         this.ind = i - this.ls;
         return;
       }
-      this.ls = this.le + 1;
+      this.ls = this.next;
       this.lineNo++;
     }
     this.ind = -1;

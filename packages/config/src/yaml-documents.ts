@@ -22,6 +22,11 @@ export interface RawDocument {
   line: number;
   /** The line of every field path; possibly deferred (see `readYamlDocuments`). */
   lines: LineTable;
+  /**
+   * The line of each element of a top-level `items` list, when `lines` is deferred and the
+   * reader kept them (so a `kind: List` can be expanded without computing its table).
+   */
+  itemLines?: number[];
   problems: TextProblem[];
 }
 
