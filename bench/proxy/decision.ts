@@ -17,7 +17,12 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { decideEgress, Proxy as SluiceProxy } from '@sluice/proxy';
-import { originalDstCluster, portListener, tcpChain, virtualOutbound } from '../../packages/proxy/src/testing/resources.js';
+import {
+  originalDstCluster,
+  portListener,
+  tcpChain,
+  virtualOutbound,
+} from '../../packages/proxy/src/testing/resources.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const PORTS = [443, 3306, 5432, 6379, 27017] as const;
@@ -143,7 +148,9 @@ async function main(): Promise<void> {
   const lookups = Number(opts.lookups);
   const decision: Record<string, number> = {};
   const compile: Record<string, number> = {};
-  console.log(`${'entries'.padStart(8)}${'µs/decision'.padStart(13)}${'compile ms'.padStart(12)}${'routed'.padStart(8)}`);
+  console.log(
+    `${'entries'.padStart(8)}${'µs/decision'.padStart(13)}${'compile ms'.padStart(12)}${'routed'.padStart(8)}`,
+  );
   for (const n of sizes) {
     const r = await decisionCost(n, lookups);
     decision[n] = Number(r.us.toFixed(3));
