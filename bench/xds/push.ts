@@ -15,7 +15,8 @@
  *        [--sizes 1,100,1000] [--modes sotw,delta] [--cpu-profile <path prefix>]
  *
  * `--cpu-profile p` writes a CPU profile of this process (the server side) covering only the measured
- * rounds of each run to `p-<mode>-<N>.cpuprofile`.
+ * rounds of each run to `p-<mode>-<N>.cpuprofile`, and the simulator's profiles (its whole life;
+ * the largest file is its main thread) to the folder `p-sim-<mode>-<N>/`.
  */
 import { fork } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -106,8 +107,9 @@ interface SimStats {
 
 /** Forks the simulator with N streams; resolves once it has opened them all. */
 function startSim(opts: SimOptions) {
+  const profile = PROFILE ? ['--cpu-prof', `--cpu-prof-dir=${PROFILE}-sim-${opts.mode}-${opts.ids.length}`] : [];
   const child = fork(SIM, [JSON.stringify(opts)], {
-    execArgv: ['--import', 'tsx', '--max-old-space-size=8192'],
+    execArgv: ['--import', 'tsx', '--max-old-space-size=8192', ...profile],
     stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
   });
   const waiting: ((s: SimStats) => void)[] = [];
@@ -147,6 +149,8 @@ interface Row {
   p99: number;
   max: number;
   kbPerProxyPerRound: number;
+  /** Mean time the server spent generating, encoding and writing one push to every stream. */
+  serverPushMs: number;
 }
 
 async function main(): Promise<void> {
@@ -171,6 +175,8 @@ async function main(): Promise<void> {
       (_, k) => `outbound|${9000 + k}||app-${k}.default.svc.cluster.local`,
     );
     let next = ENTRIES;
+    let pushSum = 0;
+    let pushCount = 0;
     for (const mode of MODES) {
       for (const n of SIZES) {
         const ids = Array.from({ length: n }, (_, i) => proxyId(i));
@@ -180,6 +186,11 @@ async function main(): Promise<void> {
         const warm = await server.waitForAcks({ timeoutMs: CONNECT_TIMEOUT_MS, proxies: ids });
         if (warm.notAcked.length) throw new Error(`${mode}: ${warm.notAcked.length} of ${n} proxies never synced`);
         const before = await sim.stats();
+        {
+          const v = (await server.metrics.pushDuration.get()).values;
+          pushSum = v.find((x) => x.metricName?.endsWith('_sum'))?.value ?? 0;
+          pushCount = v.find((x) => x.metricName?.endsWith('_count'))?.value ?? 0;
+        }
         const times: number[] = [];
         const rounds = n >= 1000 ? Math.max(5, Math.floor(ROUNDS / 2)) : ROUNDS;
         let created: string | undefined;
@@ -201,6 +212,12 @@ async function main(): Promise<void> {
             times.push(performance.now() - t0);
           }
         });
+        const pushes = (await server.metrics.pushDuration.get()).values;
+        const sum = pushes.find((v) => v.metricName?.endsWith('_sum'))?.value ?? 0;
+        const count = pushes.find((v) => v.metricName?.endsWith('_count'))?.value ?? 0;
+        const pushMs = count > pushCount ? ((sum - pushSum) * 1000) / (count - pushCount) : Number.NaN;
+        pushSum = sum;
+        pushCount = count;
         const after = await sim.stats();
         const end = await sim.stop();
         sim = undefined;
@@ -215,10 +232,11 @@ async function main(): Promise<void> {
           p99: percentile(times, 99),
           max: times.at(-1) ?? Number.NaN,
           kbPerProxyPerRound: (after.bytes - before.bytes) / 1024 / rounds / n,
+          serverPushMs: pushMs,
         };
         results.push(row);
         console.log(
-          `${mode.padEnd(5)} N=${String(n).padStart(5)}  rounds=${String(rounds).padStart(3)}  p50=${row.p50.toFixed(1).padStart(8)} ms  p99=${row.p99.toFixed(1).padStart(8)} ms  max=${row.max.toFixed(1).padStart(8)} ms  received/proxy/round=${row.kbPerProxyPerRound.toFixed(1).padStart(7)} KB`,
+          `${mode.padEnd(5)} N=${String(n).padStart(5)}  rounds=${String(rounds).padStart(3)}  p50=${row.p50.toFixed(1).padStart(8)} ms  p99=${row.p99.toFixed(1).padStart(8)} ms  max=${row.max.toFixed(1).padStart(8)} ms  received/proxy/round=${row.kbPerProxyPerRound.toFixed(1).padStart(7)} KB  server push=${row.serverPushMs.toFixed(1).padStart(7)} ms`,
         );
         await new Promise((r) => setTimeout(r, 300));
       }

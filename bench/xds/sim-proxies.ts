@@ -21,6 +21,7 @@ import * as grpc from '@grpc/grpc-js';
 import { adsClientConstructor, TypeUrl } from '@sluice/xds';
 import protobuf from 'protobufjs';
 import { toStruct } from '../../packages/controlplane/src/xds/ads-client.js';
+import { stringField } from '../../packages/controlplane/src/xds/wire.js';
 
 export interface SimOptions {
   mode: 'sotw' | 'delta';
@@ -98,21 +99,23 @@ function open(opts: SimOptions, i: number): { client: grpc.Client; call: grpc.Cl
     unknown,
     LightResponse
   >;
-  const call = client.makeBidiStreamRequest(
-    delta ? DELTA : SOTW,
-    def.requestSerialize,
-    delta ? decodeDelta : decodeSotw,
-  );
+  // ACKs are encoded by hand (they are the bulk of what the simulator sends); the rest by proto-loader.
+  const serialize = (m: unknown) => (m instanceof Buffer ? m : def.requestSerialize(m));
+  const call = client.makeBidiStreamRequest(delta ? DELTA : SOTW, serialize, delta ? decodeDelta : decodeSotw);
   const edsNames = opts.edsNames;
+  const edsNameFields = Buffer.concat(edsNames.map((n) => stringField(3, n)));
   call.on('data', (r: LightResponse) => {
     stats.responses++;
     stats.bytes += r.bytes;
     stats.resources += r.resources;
     stats.removed += r.removed;
-    if (delta) call.write({ type_url: r.typeUrl, response_nonce: r.nonce });
-    else {
-      const names = r.typeUrl === TypeUrl.ClusterLoadAssignment ? edsNames : [];
-      call.write({ type_url: r.typeUrl, version_info: r.version, response_nonce: r.nonce, resource_names: names });
+    if (delta) {
+      // DeltaDiscoveryRequest {type_url 2, response_nonce 6}
+      call.write(Buffer.concat([stringField(2, r.typeUrl), stringField(6, r.nonce)]));
+    } else {
+      // DiscoveryRequest {version_info 1, resource_names 3, type_url 4, response_nonce 5}
+      const names = r.typeUrl === TypeUrl.ClusterLoadAssignment ? edsNameFields : Buffer.alloc(0);
+      call.write(Buffer.concat([stringField(1, r.version), names, stringField(4, r.typeUrl), stringField(5, r.nonce)]));
     }
   });
   call.on('error', (e: Error) => {

@@ -113,7 +113,18 @@ function nameInfoBytes(info: NameTable['table'][string]): Buffer {
   ]);
 }
 
+/** Host entries by entry object: the translation keeps an unchanged host's object across snapshots. */
+const hostEntriesByObject = new WeakMap<object, { host: string; enc: Encoded }>();
+
 function hostEntry(host: string, info: NameTable['table'][string]): Encoded {
+  const known = hostEntriesByObject.get(info);
+  if (known?.host === host) return known.enc;
+  const enc = hostEntryByContent(host, info);
+  hostEntriesByObject.set(info, { host, enc });
+  return enc;
+}
+
+function hostEntryByContent(host: string, info: NameTable['table'][string]): Encoded {
   const key = `${host}\0${JSON.stringify(info)}`;
   let enc = hostEntries.get(key) ?? hostEntriesPrevious.get(key);
   if (!enc) {

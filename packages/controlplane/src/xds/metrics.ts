@@ -1,5 +1,5 @@
 /** Prometheus metrics of the xDS server. */
-import { Counter, Gauge, Registry } from 'prom-client';
+import { Counter, Gauge, Histogram, Registry } from 'prom-client';
 
 export interface XdsMetrics {
   registry: Registry;
@@ -7,6 +7,8 @@ export interface XdsMetrics {
   pushes: Counter<'type'>;
   nacks: Counter<'type'>;
   staleRequests: Counter<'type'>;
+  /** Seconds from taking a new snapshot to having written every stream's responses (generation, encoding, writes). */
+  pushDuration: Histogram;
 }
 
 export function createXdsMetrics(registry: Registry = new Registry()): XdsMetrics {
@@ -33,6 +35,12 @@ export function createXdsMetrics(registry: Registry = new Registry()): XdsMetric
       name: 'sluice_xds_stale_requests_total',
       help: 'Requests ignored because their nonce was not the latest sent, by type',
       labelNames: ['type'],
+      registers: [registry],
+    }),
+    pushDuration: new Histogram({
+      name: 'sluice_xds_push_duration_seconds',
+      help: 'Time to generate, encode and write one snapshot to every connected proxy',
+      buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
       registers: [registry],
     }),
   };

@@ -137,7 +137,9 @@ export class XdsServer {
     this.#current = { snapshot, seq };
     this.#revisions[seq] = snapshot.revision;
     rotateEncodingCache();
+    const started = performance.now();
     for (const s of this.#streams) s.push();
+    this.metrics.pushDuration.observe((performance.now() - started) / 1000);
     this.#checkWaiters();
   }
 
