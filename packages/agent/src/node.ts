@@ -78,7 +78,9 @@ export class SluiceNode {
       // dir is private to root (it holds the API token and CA key), so it cannot live there.
       stateDir: (namespace, pod) => sidecarStateDir(mesh.name, namespace, pod),
       sidecarArgv: (p) => {
+        // Parents traversable (0755), the pod's own directory private to the sidecar (0700, uid 1337).
         const proxyDir = path.dirname(p.snapshotFile);
+        mkdirSync(path.dirname(proxyDir), { recursive: true, mode: 0o755 });
         mkdirSync(proxyDir, { recursive: true, mode: 0o700 });
         chownSync(proxyDir, PROXY_UID, PROXY_UID);
         const metadata = {

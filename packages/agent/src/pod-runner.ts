@@ -143,7 +143,7 @@ export class PodRunner {
     this.emit();
   }
 
-  private async startSidecar(): Promise<void> {
+  private async startSidecar(opts: { waitForever?: boolean } = {}): Promise<void> {
     const host = this.host as HostHandle;
     const argv = this.opts.sidecarArgv({
       ip: host.ip,
@@ -163,13 +163,18 @@ export class PodRunner {
         // Fail closed: the workload keeps its capture rules, so nothing gets out while the sidecar is down.
         this.emit();
         setTimeout(() => {
-          if (!this.stopped) void this.startSidecar();
+          if (this.stopped) return;
+          // Not ready for long (no control plane and no usable snapshot) is not an error here: the
+          // workload stays cut off (fail closed) until the sidecar gets its configuration.
+          this.startSidecar({ waitForever: true }).catch((e) => this.sidecarLog?.write(`# ${(e as Error).message}\n`));
         }, 1000).unref();
       }
     });
     const port = this.opts.healthPort ?? 15021;
-    const deadline = Date.now() + (this.opts.sidecarReadyTimeoutMs ?? 30_000);
-    while (!this.stopped && Date.now() < deadline) {
+    const deadline = opts.waitForever
+      ? Number.POSITIVE_INFINITY
+      : Date.now() + (this.opts.sidecarReadyTimeoutMs ?? 30_000);
+    while (!this.stopped && Date.now() < deadline && child.exitCode === null && child.signalCode === null) {
       if (await httpProbe(host.ip, port, '/healthz/ready')) {
         this.status.sidecarReady = true;
         this.emit();
@@ -177,7 +182,9 @@ export class PodRunner {
       }
       await delay(100);
     }
-    if (!this.stopped) throw new Error(`pod ${this.opts.plan.name}: sidecar not ready within the timeout`);
+    if (!this.stopped && child.exitCode === null && child.signalCode === null) {
+      throw new Error(`pod ${this.opts.plan.name}: sidecar not ready within the timeout`);
+    }
   }
 
   private startContainer(rc: RunningContainer): void {

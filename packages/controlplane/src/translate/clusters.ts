@@ -12,6 +12,14 @@ import type { EnvoyLoadAssignment, NamedEnvoyResource } from './types.js';
 
 export const BLACK_HOLE_CLUSTER = 'BlackHoleCluster';
 export const PASSTHROUGH_CLUSTER = 'PassthroughCluster';
+
+/** Istio's default thresholds for outbound clusters: effectively no limit (max uint32). */
+export const UNLIMITED_THRESHOLDS: Readonly<Record<string, number>> = {
+  max_connections: 4294967295,
+  max_pending_requests: 4294967295,
+  max_requests: 4294967295,
+  max_retries: 4294967295,
+};
 const DEFAULT_CONNECT_TIMEOUT = '10s';
 
 export function outboundClusterName(port: number, subset: string | undefined, host: string): string {
@@ -174,12 +182,14 @@ function buildCluster(
     cluster.lb_policy = lbPolicy(policy);
     cluster.load_assignment = loadAssignment(name, inlineEndpoints(svc, port, subset?.labels));
   }
-  const thresholds: Record<string, number> = {};
+  // Like Istio: no circuit breaking unless a DestinationRule asks for it (Envoy's own default
+  // would cap every service at 1,024 connections).
+  const thresholds: Record<string, number> = { ...UNLIMITED_THRESHOLDS };
   if (tcp.maxConnections) thresholds.max_connections = tcp.maxConnections;
   if (http.http1MaxPendingRequests) thresholds.max_pending_requests = http.http1MaxPendingRequests;
   if (http.http2MaxRequests) thresholds.max_requests = http.http2MaxRequests;
   if (http.maxRetries) thresholds.max_retries = http.maxRetries;
-  if (Object.keys(thresholds).length > 0) cluster.circuit_breakers = { thresholds: [thresholds] };
+  cluster.circuit_breakers = { thresholds: [thresholds] };
   if (tcp.tcpKeepalive) {
     const ka: Record<string, number> = {};
     if (tcp.tcpKeepalive.probes) ka.keepalive_probes = tcp.tcpKeepalive.probes;
@@ -286,6 +296,7 @@ const PASSTHROUGH: NamedEnvoyResource = {
   type: 'ORIGINAL_DST',
   lb_policy: 'CLUSTER_PROVIDED',
   connect_timeout: DEFAULT_CONNECT_TIMEOUT,
+  circuit_breakers: { thresholds: [UNLIMITED_THRESHOLDS] },
 };
 
 /** The shared BlackHoleCluster object (do not mutate). */

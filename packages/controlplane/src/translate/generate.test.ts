@@ -268,7 +268,12 @@ describe('routing', () => {
     assert.equal(v1.type, 'EDS');
     assert.equal(v1.connect_timeout, '0.250s');
     assert.equal(v1.lb_policy, 'LEAST_REQUEST');
-    assert.deepEqual(v1.circuit_breakers, { thresholds: [{ max_connections: 7 }] });
+    // maxConnections from the DestinationRule; everything else unlimited, as Istio sends it.
+    assert.deepEqual(v1.circuit_breakers, {
+      thresholds: [
+        { max_connections: 7, max_pending_requests: 4294967295, max_requests: 4294967295, max_retries: 4294967295 },
+      ],
+    });
     assert.deepEqual(v1.upstream_connection_options, {
       tcp_keepalive: { keepalive_probes: 3, keepalive_time: 30, keepalive_interval: 5 },
     });
