@@ -142,7 +142,6 @@ export function register(program: Command): void {
       '\nExamples:\n  sudo npm run demo\n  sluice demo --step\n  sluice demo --keep && sluice demo --down\n',
     )
     .action(async (opts: DemoOptions) => {
-      process.exitCode = await runDemo(opts);
-      if (!opts.serve) process.exit(process.exitCode);
+      process.exit(await runDemo(opts));
     });
 }

@@ -105,10 +105,12 @@ export async function startDemoRuntime(o: DemoRuntimeOptions): Promise<DemoRunti
       xdsAddresses: ['127.0.0.1', mesh.gateway],
       logger: pino({ name: 'controlplane', level: 'info' }, logFile('controlplane.log')),
     });
+    // Stopped before the node: with the sidecars still alive their xDS connections end cleanly.
+    // (Connections to sidecars whose namespaces are already gone would linger in FIN-WAIT-1 for
+    // minutes and keep this process alive.)
+    let cpStop: (() => Promise<void>) | undefined = () => cp.destroy();
     undo.push(async () => {
-      const forced = setTimeout(() => void cp.destroy(), 5000);
-      await cp.close();
-      clearTimeout(forced);
+      await cpStop?.();
     });
     say(`control plane: API ${cp.apiUrl}, xDS 127.0.0.1:${cp.xdsPort} and ${mesh.gateway}:${cp.xdsPort}, store SQLite`);
 
@@ -123,7 +125,12 @@ export async function startDemoRuntime(o: DemoRuntimeOptions): Promise<DemoRunti
       xdsPort: cp.xdsPort,
       log: (msg, fields) => nodeLog.write(`${JSON.stringify({ time: new Date().toISOString(), msg, ...fields })}\n`),
     });
-    undo.push(() => node.close());
+    undo.push(async () => {
+      const stop = cpStop;
+      cpStop = undefined;
+      await stop?.();
+      await node.close();
+    });
     say(`node agent: runs Deployments as processes in namespaces ${mesh.netnsPrefix}*`);
 
     const mysqlHost = await createTestHost({ mesh, name: 'mysqldb', ip: mysqlIp });
