@@ -2,10 +2,12 @@
  * Proxy benchmark: direct connection vs HAProxy (mode tcp) vs Sluice's proxy, in the same run,
  * on loopback, driven by a C load generator (bench/proxy/loadgen.c, compiled here with gcc).
  *
- *   npm run bench:proxy [-- --seconds 4 --rounds 5 --bulk-mb 2000 --conns 50 --engine native --cpus 0-1]
+ *   npm run bench:proxy [-- --seconds 4 --rounds 5 --bulk-mb 2000 --conns 50 --engine native --cpus 0-1
+ *                          --relay-threads 1,2]
  *
- * Fairness: Sluice runs one event loop, plus one relay thread with the native byte path
- * (`--engine native`, the default); HAProxy gets `nbthread` = that thread count, and both run
+ * Fairness: Sluice runs one event loop, plus N relay threads with the native byte path
+ * (`--engine native`, the default; `--relay-threads` lists the N to compare, each against its own
+ * HAProxy); HAProxy gets `nbthread` = Sluice's thread count (N + 1), and both run
  * under `taskset -c <cpus>` (default: every online core). Rounds are interleaved (round 1 of every
  * target, then round 2…) so load from elsewhere on the machine hits all targets alike; figures are
  * medians over rounds.
@@ -34,6 +36,7 @@ const { values: opts } = parseArgs({
     engine: { type: 'string', default: 'native' },
     cpus: { type: 'string', default: `0-${os.availableParallelism() - 1}` },
     rounds: { type: 'string', default: '5' },
+    'relay-threads': { type: 'string', default: '1' },
   },
 });
 const seconds = Number(opts.seconds);
@@ -41,7 +44,9 @@ const bulkBytes = Number(opts['bulk-mb']) * 1e6;
 const conns = Number(opts.conns);
 const churnConc = Number(opts['churn-conc']);
 const engine = opts.engine === 'js' ? 'js' : 'native';
-const threads = engine === 'native' ? 2 : 1;
+const relayCounts = engine === 'native' ? String(opts['relay-threads']).split(',').map(Number) : [0];
+if (relayCounts.some((n) => !Number.isInteger(n) || n < 0 || n > 16))
+  throw new Error('--relay-threads: integers 1..16');
 const cpus = opts.cpus as string;
 const rounds = Number(opts.rounds);
 
@@ -148,11 +153,22 @@ async function main() {
     await waitForPort(sinkPort);
     process.stderr.write(
       `proxy benchmark: ${rounds} rounds, ${seconds} s per load, bulk ${bulkBytes / 1e6} MB, rr ${conns} conns × 64 B, churn ${churnConc} parallel\n` +
-        `  Sluice: ${engine} byte path, ${threads} thread(s) (event loop${threads > 1 ? ' + relay thread' : ''}); HAProxy: nbthread ${threads}; both on cpus ${cpus}\n`,
+        relayCounts
+          .map(
+            (n) =>
+              `  Sluice: ${engine} byte path, ${n + 1} thread(s) (event loop${n ? ` + ${n} relay thread(s)` : ''}); HAProxy: nbthread ${n + 1}; both on cpus ${cpus}\n`,
+          )
+          .join(''),
     );
+    const suffix = (n: number) => (relayCounts.length > 1 ? `/${n + 1}` : '');
     targets.push(direct(echoPort, sinkPort));
-    targets.push(await haproxy(echoPort, sinkPort, threads, cpus));
-    targets.push(await sluiceProxy(echoPort, sinkPort, engine, cpus));
+    for (const n of relayCounts) {
+      targets.push({ ...(await haproxy(echoPort, sinkPort, n + 1, cpus)), name: `haproxy${suffix(n)}` });
+      targets.push({
+        ...(await sluiceProxy(echoPort, sinkPort, engine, cpus, Math.max(1, n))),
+        name: `sluice${suffix(n)}`,
+      });
+    }
     const samples = targets.map(
       (): Samples => ({ bulk: [], rps: [], p50: [], p99: [], cps: [], cp99: [], cpuRr: [], cpuChurn: [], failed: 0 }),
     );
@@ -176,8 +192,6 @@ async function main() {
         `${r.target.padEnd(10)}${pad(r.bulkGbps.toFixed(2), 13)}${pad(Math.round(r.rps), 11)}${pad(Math.round(r.rrP50), 11)}${pad(Math.round(r.rrP99), 11)}${pad(Math.round(r.cps), 14)}${pad(Math.round(r.churnP99), 14)}${pad(r.churnFailed, 8)}${pad(r.target === 'direct' ? '-' : r.cpuPerRequestUs.toFixed(1), 12)}${pad(r.target === 'direct' ? '-' : r.cpuPerConnectionUs.toFixed(0), 13)}`,
       );
     }
-    const h = rows.find((r) => r.target === 'haproxy') as Row;
-    const s = rows.find((r) => r.target === 'sluice') as Row;
     const d = rows.find((r) => r.target === 'direct') as Row;
     const ratio = (a: number, b: number) => Number((b ? a / b : 0).toFixed(3));
     const figures = (r: Row) => ({
@@ -189,11 +203,13 @@ async function main() {
       cpu_us_per_request: Number(r.cpuPerRequestUs.toFixed(1)),
       cpu_us_per_connection: Math.round(r.cpuPerConnectionUs),
     });
-    console.log(
-      `ratios Sluice/HAProxy: rr ${ratio(s.rps, h.rps)}×, rr p99 ${ratio(s.rrP99, h.rrP99)}×, churn ${ratio(s.cps, h.cps)}×, bulk ${ratio(s.bulkGbps, h.bulkGbps)}×`,
-    );
-    console.log(
-      JSON.stringify({
+    const results = relayCounts.map((n) => {
+      const h = rows.find((r) => r.target === `haproxy${suffix(n)}`) as Row;
+      const s = rows.find((r) => r.target === `sluice${suffix(n)}`) as Row;
+      console.log(
+        `ratios Sluice/HAProxy (${n + 1} threads each): rr ${ratio(s.rps, h.rps)}×, rr p99 ${ratio(s.rrP99, h.rrP99)}×, churn ${ratio(s.cps, h.cps)}×, bulk ${ratio(s.bulkGbps, h.bulkGbps)}×`,
+      );
+      return {
         rr50: ratio(s.rps, h.rps),
         rr50_p99: ratio(s.rrP99, h.rrP99),
         churn: ratio(s.cps, h.cps),
@@ -202,11 +218,13 @@ async function main() {
         haproxy: figures(h),
         sluice: figures(s),
         engine,
-        threads,
+        threads: n + 1,
+        relay_threads: n,
         cpus,
         rounds,
-      }),
-    );
+      };
+    });
+    console.log(JSON.stringify(results.length === 1 ? results[0] : results));
   } finally {
     for (const t of targets) await t.stop();
     await stopChild(echo);

@@ -4,7 +4,7 @@
  * snapshot path with a /32 ServiceEntry-style chain to a STATIC cluster. The original destination is
  * handed in per listener instead of being read with SO_ORIGINAL_DST after an iptables REDIRECT, so
  * Sluice and HAProxy are measured on the same plain loopback path (no NAT on either side).
- * Both proxies share the process's one relay thread (native byte path) and its one event loop.
+ * Both proxies share the process's relay threads (native byte path, `SLUICE_PROXY_RELAY_THREADS`) and its one event loop.
  *
  *   node --import tsx bench/proxy/sluice-proxy-process.ts ECHO_PORT SINK_PORT
  * Prints {"echo": port, "sink": port} once both listen.

@@ -12,6 +12,7 @@ export async function sluiceProxy(
   sinkUpstream: number,
   engine: 'native' | 'js',
   cpus: string,
+  relayThreads = 1,
 ): Promise<Target> {
   const child = spawn(
     'taskset',
@@ -28,7 +29,7 @@ export async function sluiceProxy(
     {
       stdio: ['ignore', 'pipe', 'inherit'],
       cwd: path.resolve(here, '../..'),
-      env: { ...process.env, SLUICE_PROXY_BYTE_ENGINE: engine },
+      env: { ...process.env, SLUICE_PROXY_BYTE_ENGINE: engine, SLUICE_PROXY_RELAY_THREADS: String(relayThreads) },
     },
   );
   const ports = await new Promise<{ echo: number; sink: number }>((resolve, reject) => {

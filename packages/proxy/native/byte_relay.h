@@ -1,5 +1,5 @@
-/* The native byte path of the Sluice proxy: one epoll thread per process that accepts captured
- * connections, connects upstream when JavaScript has decided, and relays bytes both ways
+/* The native byte path of the Sluice proxy: one or more epoll threads per process (the first
+ * accepts captured connections and hands each to the thread its id names) that take connections, connects upstream when JavaScript has decided, and relays bytes both ways
  * (recv/send through one reused buffer; a direction that cannot write parks its buffer and stops
  * reading, so backpressure holds by construction). JavaScript keeps every decision; this thread only
  * moves bytes and reports what happened. See byte_relay_engine.c (thread) and byte_relay_napi.c
@@ -16,6 +16,7 @@
 
 #define RELAY_BUF_SIZE (256 * 1024)
 #define ADDR_TEXT 64
+#define RELAY_MAX_THREADS 16
 
 enum pair_state { PS_ACCEPTED = 0, PS_CONNECTING = 1, PS_RELAYING = 2 };
 
@@ -68,7 +69,8 @@ enum cmd_type {
   CMD_ADOPT,    /* relay two already connected fds (dup'ed on the JavaScript thread) */
   CMD_LISTEN,   /* start accepting on a listening fd */
   CMD_UNLISTEN, /* stop accepting and close the listening fd */
-  CMD_STOP
+  CMD_STOP,
+  CMD_OWN /* engine 0 hands an accepted connection to the engine that owns its id */
 };
 
 struct relay_cmd {
@@ -88,7 +90,9 @@ struct relay_cmd {
 /* Engine lifecycle and commands, callable from the JavaScript thread. */
 typedef void (*relay_emit_fn)(struct event_batch *batch, void *ctx);
 
-int relay_engine_start(relay_emit_fn emit, void *ctx);
+/* threads: relay threads (1..RELAY_MAX_THREADS); engine 0 accepts, pair id % threads relays. */
+int relay_engine_start(relay_emit_fn emit, void *ctx, int threads);
+int relay_engine_threads(void);
 void relay_engine_stop(void);
 int relay_engine_running(void);
 void relay_engine_submit(struct relay_cmd *cmd);

@@ -1,4 +1,5 @@
-/* The relay thread: accept, upstream connect, byte relay, timeouts, reports (see byte_relay.h).
+/* The relay threads: accept, upstream connect, byte relay, timeouts, reports (see byte_relay.h).
+ * Engine 0 accepts; each pair lives on engine id % thread count, which alone touches it.
  *
  * Every socket is registered edge-triggered for IN|OUT|RDHUP once and never modified:
  * - readable side: recv into the thread's buffer, send to the peer at once; a short read means
@@ -66,16 +67,13 @@ struct again {
   int d;
 };
 
-static struct {
-  int running;
+struct engine {
+  int index;
   int ep, wake_fd;
   pthread_t thread;
-  relay_emit_fn emit;
-  void *emit_ctx;
   pthread_mutex_t lock;
   struct relay_cmd *cmd_head, *cmd_tail;
-  uint64_t next_id;
-  /* relay thread only */
+  /* this engine's thread only */
   struct id_map pairs;
   struct pair *live;
   struct pair *grave;
@@ -86,9 +84,21 @@ static struct {
   struct again *again;
   uint32_t again_count, again_cap;
   struct event_batch out;
+  struct relay_cmd *handoff[RELAY_MAX_THREADS]; /* accepted pairs for other engines, submitted per batch */
   int64_t now_ms, next_check;
   int stopping;
-} E = {.lock = PTHREAD_MUTEX_INITIALIZER, .next_id = 1};
+};
+
+/* Engine 0 owns the listeners; a pair lives on engine id % thread_count. */
+static struct engine engines[RELAY_MAX_THREADS];
+static int thread_count = 1;
+static int running;
+static relay_emit_fn emit_fn;
+static void *emit_ctx;
+static uint64_t next_id = 1;
+static __thread struct engine *E; /* the engine whose thread this is */
+
+static void submit_chain(struct engine *e, struct relay_cmd *head);
 
 static int64_t clock_ms(void) {
   struct timespec ts;
@@ -97,17 +107,17 @@ static int64_t clock_ms(void) {
 }
 
 static char *take_buffer(void) {
-  if (E.free_count) return E.free_bufs[--E.free_count];
+  if (E->free_count) return E->free_bufs[--E->free_count];
   return malloc(RELAY_BUF_SIZE);
 }
 
 static void give_buffer(char *b) {
-  if (E.free_count < FREE_BUFFERS_KEPT) E.free_bufs[E.free_count++] = b;
+  if (E->free_count < FREE_BUFFERS_KEPT) E->free_bufs[E->free_count++] = b;
   else free(b);
 }
 
 static struct relay_event *push_event(int type, uint64_t id) {
-  struct event_batch *b = &E.out;
+  struct event_batch *b = &E->out;
   if (b->count == b->cap) {
     b->cap = b->cap ? b->cap * 2 : 32;
     b->ev = realloc(b->ev, b->cap * sizeof *b->ev);
@@ -119,11 +129,11 @@ static struct relay_event *push_event(int type, uint64_t id) {
 }
 
 static void flush_events(void) {
-  if (!E.out.count) return;
+  if (!E->out.count) return;
   struct event_batch *b = malloc(sizeof *b);
-  *b = E.out;
-  memset(&E.out, 0, sizeof E.out);
-  E.emit(b, E.emit_ctx);
+  *b = E->out;
+  memset(&E->out, 0, sizeof E->out);
+  emit_fn(b, emit_ctx);
 }
 
 static void format_addr(const struct sockaddr_storage *ss, char *text, int *port) {
@@ -146,23 +156,23 @@ static struct pair *pair_new(uint64_t id) {
   struct pair *p = calloc(1, sizeof *p);
   p->id = id;
   p->s[0].fd = p->s[1].fd = -1;
-  p->start_ms = p->last_ms = E.now_ms;
-  p->next = E.live;
-  if (E.live) E.live->prev = p;
-  E.live = p;
-  id_map_put(&E.pairs, id, p);
+  p->start_ms = p->last_ms = E->now_ms;
+  p->next = E->live;
+  if (E->live) E->live->prev = p;
+  E->live = p;
+  id_map_put(&E->pairs, id, p);
   return p;
 }
 
 static void pair_unlink(struct pair *p) {
   if (p->prev) p->prev->next = p->next;
-  else E.live = p->next;
+  else E->live = p->next;
   if (p->next) p->next->prev = p->prev;
   p->prev = p->next = NULL;
-  id_map_del(&E.pairs, p->id);
+  id_map_del(&E->pairs, p->id);
   p->dead = 1;
-  p->grave_next = E.grave;
-  E.grave = p;
+  p->grave_next = E->grave;
+  E->grave = p;
 }
 
 static void side_drop_pending(struct side *s) {
@@ -195,7 +205,7 @@ static void pair_end(struct pair *p, int reason, int err, int report) {
 }
 
 static void schedule(int64_t deadline) {
-  if (deadline > 0 && (E.next_check == 0 || deadline < E.next_check)) E.next_check = deadline;
+  if (deadline > 0 && (E->next_check == 0 || deadline < E->next_check)) E->next_check = deadline;
 }
 
 static void maybe_done(struct pair *p) {
@@ -203,11 +213,11 @@ static void maybe_done(struct pair *p) {
 }
 
 static void again_push(struct pair *p, int d) {
-  if (E.again_count == E.again_cap) {
-    E.again_cap = E.again_cap ? E.again_cap * 2 : 64;
-    E.again = realloc(E.again, E.again_cap * sizeof *E.again);
+  if (E->again_count == E->again_cap) {
+    E->again_cap = E->again_cap ? E->again_cap * 2 : 64;
+    E->again = realloc(E->again, E->again_cap * sizeof *E->again);
   }
-  E.again[E.again_count++] = (struct again){p, d};
+  E->again[E->again_count++] = (struct again){p, d};
 }
 
 static void pump(struct pair *p, int d);
@@ -223,7 +233,7 @@ static void flush(struct pair *p, int d) {
       pair_end(p, END_IO_ERROR, errno, 1);
       return;
     }
-    p->last_ms = E.now_ms;
+    p->last_ms = E->now_ms;
     src->pend_off += (uint32_t)w;
     src->pend_len -= (uint32_t)w;
   }
@@ -241,11 +251,11 @@ static void pump(struct pair *p, int d) {
   struct side *src = &p->s[d], *dst = &p->s[!d];
   if (p->dead || p->state != PS_RELAYING || src->pend_len || src->rd_eof) return;
   for (int turn = 0; turn < READS_PER_TURN; turn++) {
-    ssize_t n = recv(src->fd, E.buf, RELAY_BUF_SIZE, 0);
+    ssize_t n = recv(src->fd, E->buf, RELAY_BUF_SIZE, 0);
     if (n > 0) {
       p->bytes[d] += (double)n;
-      p->last_ms = E.now_ms;
-      ssize_t w = send(dst->fd, E.buf, (size_t)n, MSG_NOSIGNAL | MSG_DONTWAIT);
+      p->last_ms = E->now_ms;
+      ssize_t w = send(dst->fd, E->buf, (size_t)n, MSG_NOSIGNAL | MSG_DONTWAIT);
       if (w < 0) {
         if (errno != EAGAIN) {
           pair_end(p, END_IO_ERROR, errno, 1);
@@ -255,11 +265,11 @@ static void pump(struct pair *p, int d) {
       }
       if (w < n) {
         /* Park the rest with this direction; the peer's EPOLLOUT edge resumes it. */
-        src->pend = E.buf;
+        src->pend = E->buf;
         src->pend_pooled = 1;
         src->pend_off = (uint32_t)w;
         src->pend_len = (uint32_t)(n - w);
-        E.buf = take_buffer();
+        E->buf = take_buffer();
         if (w > 0) flush(p, d); /* a partial write may leave room: try once more so an edge is armed */
         return;
       }
@@ -282,12 +292,12 @@ static void pump(struct pair *p, int d) {
 
 static int watch(int fd, struct pair *p, int side) {
   struct epoll_event ev = {.events = EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLET, .data.u64 = (uint64_t)(uintptr_t)p | (unsigned)side};
-  return epoll_ctl(E.ep, EPOLL_CTL_ADD, fd, &ev);
+  return epoll_ctl(E->ep, EPOLL_CTL_ADD, fd, &ev);
 }
 
 static void start_relaying(struct pair *p) {
   p->state = PS_RELAYING;
-  p->last_ms = E.now_ms;
+  p->last_ms = E->now_ms;
   if (watch(p->s[0].fd, p, 0) < 0) {
     pair_end(p, END_IO_ERROR, errno, 1);
     return;
@@ -342,6 +352,23 @@ static void on_pair_event(struct pair *p, int side, uint32_t events) {
 
 /* ---- accept ---- */
 
+static void accept_some(struct listener *l);
+
+static void hand_off(void) {
+  for (int t = 0; t < thread_count; t++) {
+    if (!E->handoff[t]) continue;
+    struct relay_cmd *head = NULL, *c = E->handoff[t];
+    while (c) { /* back to accept order */
+      struct relay_cmd *next = c->next;
+      c->next = head;
+      head = c;
+      c = next;
+    }
+    E->handoff[t] = NULL;
+    submit_chain(&engines[t], head);
+  }
+}
+
 static void accept_some(struct listener *l) {
   for (int i = 0; i < ACCEPT_BATCH; i++) {
     struct sockaddr_storage peer;
@@ -351,8 +378,19 @@ static void accept_some(struct listener *l) {
     int one = 1;
     setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
     uint64_t id = relay_engine_next_id();
-    struct pair *p = pair_new(id);
-    p->s[0].fd = fd;
+    int owner = (int)(id % (uint64_t)thread_count);
+    if (owner == E->index) {
+      pair_new(id)->s[0].fd = fd;
+    } else {
+      /* The owner creates the pair from this command before JavaScript can name the id (its
+       * command queue is FIFO and the accept report leaves after this batch's handoff). */
+      struct relay_cmd *c = calloc(1, sizeof *c);
+      c->type = CMD_OWN;
+      c->id = id;
+      c->fd_down = fd;
+      c->next = E->handoff[owner];
+      E->handoff[owner] = c;
+    }
     struct relay_event *e = push_event(EV_ACCEPTED, id);
     e->listener_id = l->id;
     e->fd = fd;
@@ -379,7 +417,7 @@ static void accept_some(struct listener *l) {
 /* ---- commands ---- */
 
 static void do_connect(struct relay_cmd *c) {
-  struct pair *p = id_map_get(&E.pairs, c->id);
+  struct pair *p = id_map_get(&E->pairs, c->id);
   if (!p || p->state != PS_ACCEPTED) {
     free(c->initial);
     return;
@@ -407,7 +445,7 @@ static void do_connect(struct relay_cmd *c) {
     return;
   }
   p->state = PS_CONNECTING;
-  p->connect_deadline = E.now_ms + (c->connect_ms ? c->connect_ms : 10000);
+  p->connect_deadline = E->now_ms + (c->connect_ms ? c->connect_ms : 10000);
   schedule(p->connect_deadline);
   if (watch(fd, p, 1) < 0) pair_end(p, END_CONNECT_ERROR, errno, 1);
 }
@@ -437,33 +475,36 @@ static void run_command(struct relay_cmd *c) {
     case CMD_ADOPT:
       do_adopt(c);
       return;
+    case CMD_OWN:
+      pair_new(c->id)->s[0].fd = c->fd_down;
+      return;
     case CMD_DISCARD:
-      p = id_map_get(&E.pairs, c->id);
+      p = id_map_get(&E->pairs, c->id);
       if (p) pair_end(p, END_TERMINATED, 0, 0);
       return;
     case CMD_RELEASE:
-      p = id_map_get(&E.pairs, c->id);
+      p = id_map_get(&E->pairs, c->id);
       if (p && p->state == PS_ACCEPTED) {
         p->s[0].fd = -1; /* JavaScript owns it now */
         pair_end(p, END_TERMINATED, 0, 0);
       }
       return;
     case CMD_CLOSE:
-      p = id_map_get(&E.pairs, c->id);
+      p = id_map_get(&E->pairs, c->id);
       if (p) pair_end(p, END_TERMINATED, 0, 1);
       return;
     case CMD_LISTEN: {
       struct listener *l = calloc(1, sizeof *l);
       l->id = c->listener_id;
       l->fd = c->fd_down;
-      l->next = E.listeners;
-      E.listeners = l;
+      l->next = E->listeners;
+      E->listeners = l;
       struct epoll_event ev = {.events = EPOLLIN, .data.u64 = (uint64_t)(uintptr_t)l | TAG_LISTENER};
-      epoll_ctl(E.ep, EPOLL_CTL_ADD, l->fd, &ev);
+      epoll_ctl(E->ep, EPOLL_CTL_ADD, l->fd, &ev);
       return;
     }
     case CMD_UNLISTEN:
-      for (struct listener **pl = &E.listeners; *pl; pl = &(*pl)->next) {
+      for (struct listener **pl = &E->listeners; *pl; pl = &(*pl)->next) {
         if ((*pl)->id != c->listener_id) continue;
         struct listener *l = *pl;
         *pl = l->next;
@@ -473,19 +514,19 @@ static void run_command(struct relay_cmd *c) {
       }
       return;
     case CMD_STOP:
-      E.stopping = 1;
+      E->stopping = 1;
       return;
   }
 }
 
 static void run_commands(void) {
   uint64_t v;
-  if (read(E.wake_fd, &v, sizeof v) < 0) { /* nothing pending */
+  if (read(E->wake_fd, &v, sizeof v) < 0) { /* nothing pending */
   }
-  pthread_mutex_lock(&E.lock);
-  struct relay_cmd *c = E.cmd_head;
-  E.cmd_head = E.cmd_tail = NULL;
-  pthread_mutex_unlock(&E.lock);
+  pthread_mutex_lock(&E->lock);
+  struct relay_cmd *c = E->cmd_head;
+  E->cmd_head = E->cmd_tail = NULL;
+  pthread_mutex_unlock(&E->lock);
   while (c) {
     struct relay_cmd *next = c->next;
     run_command(c);
@@ -497,9 +538,9 @@ static void run_commands(void) {
 /* ---- timers ---- */
 
 static void sweep(void) {
-  int64_t now = E.now_ms;
-  E.next_check = 0;
-  for (struct pair *p = E.live, *next; p; p = next) {
+  int64_t now = E->now_ms;
+  E->next_check = 0;
+  for (struct pair *p = E->live, *next; p; p = next) {
     next = p->next;
     if (p->state == PS_CONNECTING) {
       if (now >= p->connect_deadline) {
@@ -527,16 +568,16 @@ static void sweep(void) {
 /* ---- the thread ---- */
 
 static void *engine_main(void *arg) {
-  (void)arg;
+  E = arg;
   struct epoll_event evs[MAX_EVENTS];
-  E.buf = take_buffer();
-  while (!E.stopping) {
-    E.now_ms = clock_ms();
+  E->buf = take_buffer();
+  while (!E->stopping) {
+    E->now_ms = clock_ms();
     int timeout = -1;
-    if (E.again_count) timeout = 0;
-    else if (E.next_check) timeout = E.next_check > E.now_ms ? (int)(E.next_check - E.now_ms) + 1 : 0;
-    int n = epoll_wait(E.ep, evs, MAX_EVENTS, timeout);
-    E.now_ms = clock_ms();
+    if (E->again_count) timeout = 0;
+    else if (E->next_check) timeout = E->next_check > E->now_ms ? (int)(E->next_check - E->now_ms) + 1 : 0;
+    int n = epoll_wait(E->ep, evs, MAX_EVENTS, timeout);
+    E->now_ms = clock_ms();
     for (int i = 0; i < n; i++) {
       uint64_t data = evs[i].data.u64;
       unsigned tag = (unsigned)(data & 3u);
@@ -545,118 +586,157 @@ static void *engine_main(void *arg) {
       else if (tag == TAG_LISTENER) accept_some(ptr);
       else on_pair_event(ptr, (int)tag, evs[i].events);
     }
-    if (E.again_count) {
-      uint32_t count = E.again_count;
+    hand_off();
+    if (E->again_count) {
+      uint32_t count = E->again_count;
       struct again *list = malloc(count * sizeof *list);
-      memcpy(list, E.again, count * sizeof *list);
-      E.again_count = 0;
+      memcpy(list, E->again, count * sizeof *list);
+      E->again_count = 0;
       for (uint32_t i = 0; i < count; i++) pump(list[i].p, list[i].d);
       free(list);
     }
-    if (E.next_check && E.now_ms >= E.next_check) sweep();
-    while (E.grave) {
-      struct pair *p = E.grave;
-      E.grave = p->grave_next;
+    if (E->next_check && E->now_ms >= E->next_check) sweep();
+    while (E->grave) {
+      struct pair *p = E->grave;
+      E->grave = p->grave_next;
       free(p);
     }
     flush_events();
   }
   /* Stopping: every remaining pair ends, every listener closes. */
-  for (struct pair *p = E.live, *next; p; p = next) {
+  for (struct pair *p = E->live, *next; p; p = next) {
     next = p->next;
     pair_end(p, END_ENGINE_STOPPED, 0, p->state != PS_ACCEPTED);
   }
-  while (E.grave) {
-    struct pair *p = E.grave;
-    E.grave = p->grave_next;
+  while (E->grave) {
+    struct pair *p = E->grave;
+    E->grave = p->grave_next;
     free(p);
   }
-  while (E.listeners) {
-    struct listener *l = E.listeners;
-    E.listeners = l->next;
+  while (E->listeners) {
+    struct listener *l = E->listeners;
+    E->listeners = l->next;
     close(l->fd);
     free(l);
   }
   flush_events();
-  free(E.buf);
-  E.buf = NULL;
-  while (E.free_count) free(E.free_bufs[--E.free_count]);
-  free(E.again);
-  E.again = NULL;
-  E.again_count = E.again_cap = 0;
-  free(E.pairs.slots);
-  memset(&E.pairs, 0, sizeof E.pairs);
+  free(E->buf);
+  E->buf = NULL;
+  while (E->free_count) free(E->free_bufs[--E->free_count]);
+  free(E->again);
+  E->again = NULL;
+  E->again_count = E->again_cap = 0;
+  free(E->pairs.slots);
+  memset(&E->pairs, 0, sizeof E->pairs);
   return NULL;
 }
 
-uint64_t relay_engine_next_id(void) { return __atomic_fetch_add(&E.next_id, 1, __ATOMIC_RELAXED); }
+uint64_t relay_engine_next_id(void) { return __atomic_fetch_add(&next_id, 1, __ATOMIC_RELAXED); }
 
-int relay_engine_running(void) { return E.running; }
+int relay_engine_running(void) { return running; }
 
-int relay_engine_start(relay_emit_fn emit, void *ctx) {
-  if (E.running) return 0;
-  E.ep = epoll_create1(EPOLL_CLOEXEC);
-  if (E.ep < 0) return -errno;
-  E.wake_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
-  if (E.wake_fd < 0) {
-    int err = errno;
-    close(E.ep);
-    return -err;
+int relay_engine_threads(void) { return thread_count; }
+
+static void close_engine_fds(struct engine *e) {
+  close(e->ep);
+  close(e->wake_fd);
+}
+
+int relay_engine_start(relay_emit_fn emit, void *ctx, int threads) {
+  if (running) return 0;
+  if (threads < 1) threads = 1;
+  if (threads > RELAY_MAX_THREADS) threads = RELAY_MAX_THREADS;
+  emit_fn = emit;
+  emit_ctx = ctx;
+  for (int t = 0; t < threads; t++) {
+    struct engine *e = &engines[t];
+    memset(e, 0, sizeof *e);
+    pthread_mutex_init(&e->lock, NULL);
+    e->index = t;
+    e->ep = epoll_create1(EPOLL_CLOEXEC);
+    e->wake_fd = e->ep < 0 ? -1 : eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+    if (e->wake_fd < 0) {
+      int err = errno;
+      if (e->ep >= 0) close(e->ep);
+      for (int u = 0; u < t; u++) close_engine_fds(&engines[u]);
+      return -err;
+    }
+    struct epoll_event ev = {.events = EPOLLIN, .data.u64 = TAG_WAKE};
+    epoll_ctl(e->ep, EPOLL_CTL_ADD, e->wake_fd, &ev);
+    e->now_ms = clock_ms();
   }
-  struct epoll_event ev = {.events = EPOLLIN, .data.u64 = TAG_WAKE};
-  epoll_ctl(E.ep, EPOLL_CTL_ADD, E.wake_fd, &ev);
-  E.emit = emit;
-  E.emit_ctx = ctx;
-  E.stopping = 0;
-  E.next_check = 0;
-  E.now_ms = clock_ms();
-  int rc = pthread_create(&E.thread, NULL, engine_main, NULL);
-  if (rc) {
-    close(E.ep);
-    close(E.wake_fd);
-    return -rc;
+  thread_count = threads;
+  for (int t = 0; t < threads; t++) {
+    int rc = pthread_create(&engines[t].thread, NULL, engine_main, &engines[t]);
+    if (rc) {
+      for (int u = 0; u < t; u++) {
+        struct relay_cmd *c = calloc(1, sizeof *c);
+        c->type = CMD_STOP;
+        submit_chain(&engines[u], c);
+        pthread_join(engines[u].thread, NULL);
+      }
+      for (int u = 0; u < threads; u++) close_engine_fds(&engines[u]);
+      return -rc;
+    }
   }
-  E.running = 1;
+  running = 1;
   return 0;
 }
 
-void relay_engine_submit(struct relay_cmd *cmd) {
-  cmd->next = NULL;
-  pthread_mutex_lock(&E.lock);
-  int was_empty = E.cmd_head == NULL;
-  if (E.cmd_tail) E.cmd_tail->next = cmd;
-  else E.cmd_head = cmd;
-  E.cmd_tail = cmd;
-  pthread_mutex_unlock(&E.lock);
+static void submit_chain(struct engine *e, struct relay_cmd *head) {
+  struct relay_cmd *tail = head;
+  while (tail->next) tail = tail->next;
+  pthread_mutex_lock(&e->lock);
+  int was_empty = e->cmd_head == NULL;
+  if (e->cmd_tail) e->cmd_tail->next = head;
+  else e->cmd_head = head;
+  e->cmd_tail = tail;
+  pthread_mutex_unlock(&e->lock);
   if (was_empty) {
     uint64_t one = 1;
-    if (write(E.wake_fd, &one, sizeof one) < 0) { /* the counter is already non-zero */
+    if (write(e->wake_fd, &one, sizeof one) < 0) { /* the counter is already non-zero */
     }
   }
 }
 
-void relay_engine_stop(void) {
-  if (!E.running) return;
-  struct relay_cmd *c = calloc(1, sizeof *c);
-  c->type = CMD_STOP;
-  relay_engine_submit(c);
-  pthread_join(E.thread, NULL);
-  /* Commands that arrived after the stop: free them (their fds are closed). */
-  struct relay_cmd *rest = E.cmd_head;
-  E.cmd_head = E.cmd_tail = NULL;
+void relay_engine_submit(struct relay_cmd *cmd) {
+  cmd->next = NULL;
+  int t = 0;
+  if (cmd->type != CMD_LISTEN && cmd->type != CMD_UNLISTEN && cmd->type != CMD_STOP) t = (int)(cmd->id % (uint64_t)thread_count);
+  submit_chain(&engines[t], cmd);
+}
+
+static void free_commands(struct relay_cmd *rest) {
   while (rest) {
     struct relay_cmd *next = rest->next;
     if (rest->type == CMD_ADOPT) {
       close(rest->fd_down);
       close(rest->fd_up);
-    } else if (rest->type == CMD_LISTEN) {
+    } else if (rest->type == CMD_LISTEN || rest->type == CMD_OWN) {
       close(rest->fd_down);
     }
     free(rest->initial);
     free(rest);
     rest = next;
   }
-  close(E.ep);
-  close(E.wake_fd);
-  E.running = 0;
+}
+
+void relay_engine_stop(void) {
+  if (!running) return;
+  /* Engine 0 first: once it has stopped nothing hands pairs to the others. */
+  for (int t = 0; t < thread_count; t++) {
+    struct relay_cmd *c = calloc(1, sizeof *c);
+    c->type = CMD_STOP;
+    submit_chain(&engines[t], c);
+    pthread_join(engines[t].thread, NULL);
+  }
+  for (int t = 0; t < thread_count; t++) {
+    struct engine *e = &engines[t];
+    /* Commands that arrived after the stop: free them (their fds are closed). */
+    free_commands(e->cmd_head);
+    e->cmd_head = e->cmd_tail = NULL;
+    close_engine_fds(e);
+    pthread_mutex_destroy(&e->lock);
+  }
+  running = 0;
 }

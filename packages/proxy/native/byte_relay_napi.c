@@ -1,5 +1,5 @@
 /* The JavaScript surface of the byte relay (wrapped by src/native/byte-engine.ts):
- *   start(onEvents)                     starts the relay thread; onEvents(events[]) gets each batch
+ *   start(onEvents, threads?)           starts the relay threads (default 1); onEvents(events[]) gets each batch
  *   stop()                              ends every pair and listener, joins the thread
  *   listen(host, port, backlog)         -> [listenerId, port]  (throws with code EADDRINUSE…)
  *   unlisten(listenerId)
@@ -101,10 +101,14 @@ static void cleanup_hook(void *arg) {
   stop_engine();
 }
 
+static int get_u32(napi_env env, napi_value v, uint32_t *out);
+
 static napi_value js_start(napi_env env, napi_callback_info info) {
-  size_t argc = 1;
-  napi_value argv[1], name;
+  size_t argc = 2;
+  napi_value argv[2], name;
   CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  uint32_t threads = 1;
+  if (argc > 1 && !get_u32(env, argv[1], &threads)) threads = 1;
   if (relay_engine_running()) {
     napi_throw_error(env, "ERR_SLUICE_BYTE_RELAY_RUNNING", "the byte relay is already running");
     return NULL;
@@ -112,7 +116,7 @@ static napi_value js_start(napi_env env, napi_callback_info info) {
   CHECK(napi_create_string_utf8(env, "sluice-byte-relay", NAPI_AUTO_LENGTH, &name));
   CHECK(napi_create_threadsafe_function(env, argv[0], NULL, name, 0, 1, NULL, NULL, NULL, call_js, &tsfn));
   napi_unref_threadsafe_function(env, tsfn);
-  int rc = relay_engine_start(emit, NULL);
+  int rc = relay_engine_start(emit, NULL, (int)threads);
   if (rc < 0) {
     napi_release_threadsafe_function(tsfn, napi_tsfn_abort);
     tsfn = NULL;

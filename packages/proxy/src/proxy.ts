@@ -5,7 +5,6 @@
  */
 import http from 'node:http';
 import net from 'node:net';
-import { TypeUrl } from '@sluice/xds';
 import { adminHandler, buildConfigDump } from './admin/admin-server.js';
 import { type ActiveConnection, type ConnectionContext, redecide, serveConnection } from './connection/connection.js';
 import { serveNativeConnection } from './connection/native-connection.js';
@@ -30,8 +29,9 @@ import {
 import { loadSnapshotFile, saveSnapshotFile } from './snapshot/snapshot-file.js';
 import { ConnectionCounters } from './upstream/cluster-table.js';
 import type { OriginalDestination } from './upstream/cluster-view.js';
-import { AdsClient } from './xds/ads-client.js';
+import type { AdsClient } from './xds/ads-client.js';
 import type { NameTable, SnapshotResources } from './xds/resources.js';
+import { TypeUrl } from './xds/type-urls.js';
 import { formatFindings } from './xds/validate.js';
 
 export interface ProxyOptions {
@@ -70,6 +70,11 @@ export interface ProxyOptions {
    * `SLUICE_PROXY_BYTE_ENGINE=js|native`.
    */
   byteEngine?: 'auto' | 'native' | 'js';
+  /**
+   * Relay threads of the native byte path (1–16; default 1, environment `SLUICE_PROXY_RELAY_THREADS`).
+   * The first proxy of the process to start the engine decides; the first thread also accepts.
+   */
+  relayThreads?: number;
   /** xDS reconnect backoff (default 250 ms doubling to 30 s, ±50 % jitter). */
   reconnectBackoff?: { initialMs: number; maxMs: number };
 }
@@ -161,6 +166,9 @@ export class Proxy {
     if (options.byteEngine && !['auto', 'native', 'js'].includes(options.byteEngine)) {
       throw new ProxyOptionsError(`byteEngine "${options.byteEngine}" is not supported; use "auto", "native" or "js"`);
     }
+    if (options.relayThreads !== undefined && !validRelayThreads(options.relayThreads)) {
+      throw new ProxyOptionsError(`relayThreads ${options.relayThreads} is not supported; use an integer from 1 to 16`);
+    }
     if (options.logFormat && options.logFormat !== 'json' && options.logFormat !== 'text') {
       throw new ProxyOptionsError(`logFormat "${options.logFormat}" is not supported; use "json" or "text"`);
     }
@@ -216,7 +224,7 @@ export class Proxy {
       this.#ports.stats = await listenHttp(this.#stats, this.#opts.statsPort ?? 15090);
     }
     if (this.#opts.snapshotFile) await this.#loadPersisted(this.#opts.snapshotFile);
-    if (this.#opts.xds) this.#startAds(this.#opts.xds);
+    if (this.#opts.xds) await this.#startAds(this.#opts.xds);
     this.logger.info(
       { ports: this.#ports, ready: this.snapshot !== undefined, byteEngine: this.byteEngine },
       'proxy started',
@@ -241,7 +249,9 @@ export class Proxy {
     }
   }
 
-  #startAds(target: string): void {
+  async #startAds(target: string): Promise<void> {
+    // Loaded here: gRPC and protobuf cost ~12 MiB of RSS that a proxy without xDS never needs.
+    const { AdsClient } = await import('./xds/ads-client.js');
     const md = this.#opts.nodeMetadata ?? {};
     this.#ads = new AdsClient({
       target,
@@ -400,7 +410,8 @@ export class Proxy {
     const env = process.env['SLUICE_PROXY_BYTE_ENGINE'];
     const wanted = this.#opts.byteEngine && this.#opts.byteEngine !== 'auto' ? this.#opts.byteEngine : env || 'auto';
     if (wanted === 'js') return undefined;
-    const engine = ByteEngine.acquire();
+    const fromEnv = Number(process.env['SLUICE_PROXY_RELAY_THREADS'] ?? '1');
+    const engine = ByteEngine.acquire(this.#opts.relayThreads ?? (validRelayThreads(fromEnv) ? fromEnv : 1));
     if (engine) return engine;
     const why = byteEngineUnavailableReason() ?? 'the byte relay addon is not available';
     if (wanted === 'native') throw new NativeAddonMissingError(`${why}; run \`npm run build:native -w @sluice/proxy\``);
@@ -612,4 +623,8 @@ function closeServer(server: net.Server | http.Server | undefined, force: boolea
     server.close(() => resolve());
     if (force && 'closeAllConnections' in server) server.closeAllConnections();
   });
+}
+
+function validRelayThreads(n: number): boolean {
+  return Number.isInteger(n) && n >= 1 && n <= 16;
 }

@@ -4,8 +4,8 @@
  * handler restricted to /stats/prometheus.
  */
 import type http from 'node:http';
-import { TypeUrl } from '@sluice/xds';
 import { LOG_LEVELS, type LogLevel } from '../logger.js';
+import { TypeUrl } from '../xds/type-urls.js';
 
 export interface AdminSource {
   /** undefined when ready, otherwise why not. */

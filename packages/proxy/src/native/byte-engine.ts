@@ -106,7 +106,7 @@ interface RawEvent {
 }
 
 interface Addon {
-  start(onEvents: (events: RawEvent[]) => void): void;
+  start(onEvents: (events: RawEvent[]) => void, threads: number): void;
   stop(): void;
   ref(): void;
   unref(): void;
@@ -165,8 +165,11 @@ export class ByteEngine {
     this.#addon = a;
   }
 
-  /** The engine (started on first use), or undefined when the addon is not built. Pair with {@link release}. */
-  static acquire(): ByteEngine | undefined {
+  /**
+   * The engine (started on first use with `threads` relay threads; later callers share it as it is),
+   * or undefined when the addon is not built. Pair with {@link release}.
+   */
+  static acquire(threads = 1): ByteEngine | undefined {
     const a = loadAddon();
     if (!a) return undefined;
     let engine = ByteEngine.#instance;
@@ -174,7 +177,7 @@ export class ByteEngine {
       engine = new ByteEngine(a);
       try {
         const started = engine;
-        a.start((events) => started.#dispatch(events));
+        a.start((events) => started.#dispatch(events), threads);
       } catch (e) {
         throw new ByteEngineError(`cannot start the byte relay: ${(e as Error).message}`);
       }

@@ -2,10 +2,11 @@
  * A snapshot: the accepted resources of every type, compiled once into the decision table, the
  * cluster table and the route map that connection handlers consult. Frozen after compile.
  */
-import { TypeUrl } from '@sluice/xds';
+
 import { compileDecisionTable, type DecisionTable } from '../decision/table.js';
 import { ClusterTable, type ConnectionCounters } from '../upstream/cluster-table.js';
 import type { RouteConfiguration, SnapshotResources } from '../xds/resources.js';
+import { TypeUrl } from '../xds/type-urls.js';
 import { type ResourceFinding, validateResource } from '../xds/validate.js';
 
 export interface CompiledSnapshot {

@@ -3,8 +3,9 @@
  * (docs/xds-support.md). Every unsupported field or value is reported with its path; a response
  * with any finding is NACKed and changes nothing.
  */
-import { TypeUrl } from '@sluice/xds';
+
 import { isDuration } from './duration.js';
+import { TypeUrl } from './type-urls.js';
 
 export interface ResourceFinding {
   /** Resource name (or `#<index>` when it has none). */
