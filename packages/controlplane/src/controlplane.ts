@@ -68,7 +68,11 @@ export class ControlPlane {
     this.closing ??= (async () => {
       await this.api.close();
       await this.status.close();
+      // Streams of proxies whose namespace is already gone never finish a graceful shutdown
+      // (no FIN will come): give them a moment, then drop them.
+      const grace = setTimeout(() => this.xds.destroy(), 2000);
       await this.xds.close();
+      clearTimeout(grace);
       this.source.close();
       await this.store.close();
       this.logger.info('control plane stopped');
