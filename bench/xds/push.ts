@@ -187,7 +187,7 @@ async function main(): Promise<void> {
         if (warm.notAcked.length) throw new Error(`${mode}: ${warm.notAcked.length} of ${n} proxies never synced`);
         const before = await sim.stats();
         {
-          const v = (await server.metrics.pushDuration.get()).values;
+          const v = (await server.metrics.pushDuration?.get())?.values ?? [];
           pushSum = v.find((x) => x.metricName?.endsWith('_sum'))?.value ?? 0;
           pushCount = v.find((x) => x.metricName?.endsWith('_count'))?.value ?? 0;
         }
@@ -212,7 +212,7 @@ async function main(): Promise<void> {
             times.push(performance.now() - t0);
           }
         });
-        const pushes = (await server.metrics.pushDuration.get()).values;
+        const pushes = (await server.metrics.pushDuration?.get())?.values ?? [];
         const sum = pushes.find((v) => v.metricName?.endsWith('_sum'))?.value ?? 0;
         const count = pushes.find((v) => v.metricName?.endsWith('_count'))?.value ?? 0;
         const pushMs = count > pushCount ? ((sum - pushSum) * 1000) / (count - pushCount) : Number.NaN;
