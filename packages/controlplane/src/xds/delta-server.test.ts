@@ -124,7 +124,8 @@ describe('ADS incremental (delta) over a real gRPC stream', () => {
     // NDS is split per host: only the new host's entry is sent.
     const nds = await c.next(TypeUrl.NameTable);
     assert.deepEqual(names(nds), ['mysqldb.example']);
-    assert.deepEqual(Object.keys((nds.resources[0]?.body as { table: object }).table), ['mysqldb.example']);
+    const table = (nds.resources[0]?.body ?? {}) as { table?: object };
+    assert.deepEqual(Object.keys(table.table ?? {}), ['mysqldb.example']);
     c.ack(nds);
     const res = await server.waitForAcks({ timeoutMs: 5000 });
     assert.deepEqual(res.acked, [RATINGS_ID]);
@@ -238,7 +239,8 @@ describe('ADS incremental (delta) over a real gRPC stream', () => {
     c.send({ typeUrl: TypeUrl.ClusterLoadAssignment, subscribe: [REVIEWS_EDS] });
     const r1 = await c.next(TypeUrl.ClusterLoadAssignment);
     assert.deepEqual(names(r1), [REVIEWS_EDS]);
-    const lbs = (r1.resources[0]?.body as { endpoints: { lb_endpoints: unknown[] }[] }).endpoints[0]?.lb_endpoints;
+    const cla = (r1.resources[0]?.body ?? {}) as { endpoints?: { lb_endpoints: unknown[] }[] };
+    const lbs = cla.endpoints?.[0]?.lb_endpoints;
     assert.equal(lbs?.length, 3); // reviews v1, v2, v3 pods
     c.ack(r1);
     c.send({ typeUrl: TypeUrl.ClusterLoadAssignment, subscribe: [RATINGS_EDS] });
