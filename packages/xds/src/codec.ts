@@ -6,7 +6,7 @@
  * what the control plane builds is what `sluice proxy-config` shows.
  */
 import protobuf from 'protobufjs';
-import { durationFromString, structFromJson, valueFromJson } from './json-wrappers.js';
+import { durationFromString, SCALAR_WRAPPER_TYPES, structFromJson, valueFromJson } from './json-wrappers.js';
 import { protoRoot } from './protos.js';
 import type { AnyMessage } from './types.js';
 
@@ -35,19 +35,6 @@ const toObjectOptions: protobuf.IConversionOptions = {
   json: true,
 };
 
-const scalarWrappers = new Set(
-  [
-    'UInt32Value',
-    'UInt64Value',
-    'Int32Value',
-    'Int64Value',
-    'BoolValue',
-    'StringValue',
-    'DoubleValue',
-    'FloatValue',
-  ].map((t) => `.google.protobuf.${t}`),
-);
-
 // biome-ignore lint/suspicious/noExplicitAny: JSON values of arbitrary shape
 type Json = any;
 
@@ -61,7 +48,7 @@ function fromJson(type: protobuf.Type, obj: Json, path: string): Json {
       throw new XdsCodecError(`${path}: ${(e as Error).message}`);
     }
   }
-  if (scalarWrappers.has(name) && (obj === null || typeof obj !== 'object')) return { value: obj };
+  if (SCALAR_WRAPPER_TYPES.has(name) && (obj === null || typeof obj !== 'object')) return { value: obj };
   if (name === '.google.protobuf.Struct' && obj && typeof obj === 'object' && !('fields' in obj))
     return structFromJson(obj);
   if (name === '.google.protobuf.Value') return valueFromJson(obj);

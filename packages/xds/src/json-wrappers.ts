@@ -93,15 +93,9 @@ const struct = {
   },
 } as unknown as Wrapper;
 
-let installed = false;
-
-/** Installs the JSON-mapping wrappers into protobufjs. Must run before any root is loaded. */
-export function installJsonWrappers(): void {
-  if (installed) return;
-  installed = true;
-  const w = protobuf.wrappers as Record<string, Wrapper>;
-  w['.google.protobuf.Duration'] = duration;
-  for (const t of [
+/** Full names of the protobuf wrapper types mapped to bare scalars in JSON. */
+export const SCALAR_WRAPPER_TYPES: ReadonlySet<string> = new Set(
+  [
     'UInt32Value',
     'UInt64Value',
     'Int32Value',
@@ -110,8 +104,17 @@ export function installJsonWrappers(): void {
     'StringValue',
     'DoubleValue',
     'FloatValue',
-  ]) {
-    w[`.google.protobuf.${t}`] = scalarWrapper();
-  }
+  ].map((t) => `.google.protobuf.${t}`),
+);
+
+let installed = false;
+
+/** Installs the JSON-mapping wrappers into protobufjs. Must run before any root is loaded. */
+export function installJsonWrappers(): void {
+  if (installed) return;
+  installed = true;
+  const w = protobuf.wrappers as Record<string, Wrapper>;
+  w['.google.protobuf.Duration'] = duration;
+  for (const name of SCALAR_WRAPPER_TYPES) w[name] = scalarWrapper();
   w['.google.protobuf.Struct'] = struct;
 }
