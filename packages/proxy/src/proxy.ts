@@ -252,6 +252,7 @@ export class Proxy {
   async #startAds(target: string): Promise<void> {
     // Loaded here: gRPC and protobuf cost ~12 MiB of RSS that a proxy without xDS never needs.
     const { AdsClient } = await import('./xds/ads-client.js');
+    if (this.#closed) return; // closed while the module loaded: no stream to open
     const md = this.#opts.nodeMetadata ?? {};
     this.#ads = new AdsClient({
       target,

@@ -69,6 +69,41 @@ describe('native byte path', () => {
     await settle(() => openFds() <= before, `fds back to ${before} (now ${openFds()})`);
   });
 
+  test('bulk both ways: every byte arrives in order, half-close holds, counts are exact', async (t) => {
+    const size = 24 * 1024 * 1024;
+    const pattern = (seed: number) => {
+      const b = Buffer.allocUnsafe(size);
+      for (let i = 0; i < size; i += 4) b.writeUInt32LE((i * 2654435761 + seed) >>> 0, i);
+      return b;
+    };
+    const up = pattern(7);
+    const down = pattern(11);
+    // The server answers with its own bulk only after the client's upload ended (half-close).
+    const srv = await startServer(HOST, (s) => {
+      const chunks: Buffer[] = [];
+      s.on('data', (d: Buffer) => chunks.push(d));
+      s.on('end', () => {
+        const got = Buffer.concat(chunks);
+        s.end(Buffer.concat([Buffer.from(got.equals(up) ? 'same' : 'diff'), down]));
+      });
+    });
+    t.after(() => srv.close());
+    const tp = await startTestProxy({ byteEngine: 'native' });
+    t.after(() => tp.proxy.destroy());
+    await tp.proxy.applySnapshot({
+      listeners: [virtualOutbound('REGISTRY_ONLY'), portListener('0.0.0.0', srv.port, [tcpChain('bulk')])],
+      clusters: [staticCluster('bulk', [{ address: HOST, port: srv.port }]), blackHoleCluster()],
+    });
+    const c = tp.connect({ address: '10.233.90.70', port: srv.port });
+    const reply = readAll(c);
+    c.end(up);
+    const got = await reply;
+    assert.equal(got.subarray(0, 4).toString(), 'same', 'the upstream received the upload byte for byte');
+    assert.ok(got.subarray(4).equals(down), 'the client received the download byte for byte');
+    const e = await tp.log.waitFor((x) => x.upstream_cluster === 'bulk');
+    assert.deepEqual([e.bytes_received, e.bytes_sent], [size, size + 4]);
+  });
+
   test('max_downstream_connection_duration closes a busy connection', async () => {
     const srv = await startServer(HOST, (s) => s.pipe(s));
     after(() => srv.close());

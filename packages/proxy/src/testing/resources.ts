@@ -1,6 +1,7 @@
 /** Builders for the Envoy resources tests feed the proxy (the shapes docs/xds-support.md describes). */
-import { TypeUrl } from '@sluice/xds';
+
 import type { Cluster, FilterChain, FilterChainMatch, Listener } from '../xds/resources.js';
+import { TypeUrl } from '../xds/type-urls.js';
 
 export function tcpChain(
   cluster: string,
