@@ -3,7 +3,7 @@
  * `sluice up` starts one beside the control plane; `close()` stops every workload and removes
  * every namespace, veth and the bridge it created.
  */
-import { chownSync, mkdirSync, rmSync } from 'node:fs';
+import { chmodSync, chownSync, mkdirSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import { createMeshNetwork, createWorkloadHost, destroyMeshNetwork, type MeshNetwork } from '@sluice/capture';
 import { Agent } from './agent.js';
@@ -80,7 +80,9 @@ export class SluiceNode {
       sidecarArgv: (p) => {
         // Parents traversable (0755), the pod's own directory private to the sidecar (0700, uid 1337).
         const proxyDir = path.dirname(p.snapshotFile);
-        mkdirSync(path.dirname(proxyDir), { recursive: true, mode: 0o755 });
+        const meshDir = path.dirname(proxyDir);
+        mkdirSync(meshDir, { recursive: true, mode: 0o755 });
+        for (const dir of [path.dirname(meshDir), meshDir]) chmodSync(dir, 0o755);
         mkdirSync(proxyDir, { recursive: true, mode: 0o700 });
         chownSync(proxyDir, PROXY_UID, PROXY_UID);
         const metadata = {
