@@ -51,9 +51,10 @@ export async function startTestMesh(o: {
   const testHosts: TestHost[] = [];
   let node: SluiceNode | undefined;
   const close = async () => {
+    // The control plane first: its xDS streams end while every sidecar is still there to answer.
+    await cp?.destroy().catch(() => {});
     await node?.close().catch(() => {});
     for (const h of testHosts) await h.destroy().catch(() => {});
-    await cp?.destroy().catch(() => {});
     await destroyMeshNetwork(mesh).catch(() => {});
     rmSync(dataDir, { recursive: true, force: true });
   };

@@ -7,6 +7,7 @@
  * status tracking: `statuses()`, `waitForAcks()` and `configDump()` cover every stream.
  * `close()` ends streams and stops gracefully; `destroy()` stops at once. Both are idempotent.
  */
+import type net from 'node:net';
 import * as grpc from '@grpc/grpc-js';
 import { adsService, type DiscoveryRequest } from '@sluice/xds';
 import type { Registry } from 'prom-client';
@@ -68,6 +69,10 @@ export class XdsServer {
   #ready: Promise<void> | undefined;
   #closed = false;
   #requestNonce = 0;
+  /** Accepted TCP connections, so destroy() can drop those whose peer vanished (no FIN will come). */
+  readonly #sockets = new Set<net.Socket>();
+  readonly #trackedServers = new WeakSet<object>();
+  #onDestroyed: (() => void) | undefined;
 
   constructor(opts: XdsServerOptions) {
     if (!opts?.source) throw new TypeError('XdsServer: option "source" (a ConfigSource) is required');
@@ -105,7 +110,26 @@ export class XdsServer {
         );
       });
     }
+    this.#trackConnections(server);
     return bound;
+  }
+
+  /**
+   * grpc-js keeps an HTTP/2 session whose peer's namespace was removed open for as long as the
+   * kernel retries its FIN (minutes), even through forceShutdown. Track the raw sockets so destroy()
+   * can close them. Uses grpc-js's http2Servers map; without it, destroy() is only as good as grpc-js.
+   */
+  #trackConnections(server: grpc.Server): void {
+    const servers = (server as unknown as { http2Servers?: Map<net.Server, unknown> }).http2Servers;
+    if (!(servers instanceof Map)) return;
+    for (const http2Server of servers.keys()) {
+      if (this.#trackedServers.has(http2Server)) continue;
+      this.#trackedServers.add(http2Server);
+      http2Server.on('connection', (socket: net.Socket) => {
+        this.#sockets.add(socket);
+        socket.once('close', () => this.#sockets.delete(socket));
+      });
+    }
   }
 
   #start(): void {
@@ -292,7 +316,12 @@ export class XdsServer {
     this.#shutdownState();
     const server = this.#server;
     for (const s of this.#streams) s.end();
-    if (server) await new Promise<void>((resolve) => server.tryShutdown(() => resolve()));
+    if (server) {
+      await new Promise<void>((resolve) => {
+        this.#onDestroyed = resolve;
+        server.tryShutdown(() => resolve());
+      });
+    }
     this.#server = undefined;
   }
 
@@ -301,6 +330,9 @@ export class XdsServer {
     if (!this.#closed) this.#shutdownState();
     this.#server?.forceShutdown();
     this.#server = undefined;
+    for (const socket of this.#sockets) socket.destroy();
+    this.#sockets.clear();
+    this.#onDestroyed?.();
   }
 
   #shutdownState(): void {
