@@ -3,7 +3,6 @@ import { test } from 'node:test';
 import { TypeUrl } from '@sluice/xds';
 import { formatText } from '../observability/access-log.js';
 import { portListener, staticCluster, tcpChain, virtualOutbound } from '../testing/resources.js';
-import { TypeUrl as LocalTypeUrl } from './type-urls.js';
 import { formatFindings, validateResource } from './validate.js';
 
 const cases: { name: string; type: string; resource: object; path?: string; valid: boolean }[] = [
@@ -134,8 +133,4 @@ test('text access log: Istio order, "- - -" for TCP, Sluice fields appended', ()
   assert.match(line, /^\[2024-01-01T00:00:00.000Z\] "- - -" 0 UH /);
   assert.match(line, / BlackHoleCluster - 10\.0\.0\.9:3306 10\.0\.0\.5:40000 mysql\.example\.com - /);
   assert.match(line, /source_workload=ratings-v2 .* decision=blackhole reason=registry-only/);
-});
-
-test('the proxy names the same Envoy type URLs as @sluice/xds (a drift would reject every resource)', () => {
-  assert.deepEqual({ ...LocalTypeUrl }, { ...TypeUrl });
 });
