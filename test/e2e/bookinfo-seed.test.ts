@@ -127,8 +127,19 @@ test('the article, step by step: blocked, allowed by a TCP ServiceEntry, blocked
 
   await t.test('the ratings-v2-mysql sidecar logged the blocked MySQL connection', async () => {
     const dest = `${m.mysqlIp}:3306`;
+    // Each page view makes reviews call ratings, and ratings try MySQL: keep viewing until the
+    // sidecar has logged the attempt (the first views may have come before ratings-v2-mysql was routed).
     assert.ok(
-      await eventually(() => findBlockedConnections(m.rt.podLogDir, 'ratings-v2-mysql-', dest).length > 0, 10_000),
+      await eventually(
+        async () => {
+          if (findBlockedConnections(m.rt.podLogDir, 'ratings-v2-mysql-', dest).length > 0) return true;
+          await fetchProductPage(m.pageUrl).catch(() => undefined);
+          return false;
+        },
+        30_000,
+        250,
+      ),
+      `no blocked connection to ${dest} in the ratings-v2-mysql sidecar log`,
     );
     const line = findBlockedConnections(m.rt.podLogDir, 'ratings-v2-mysql-', dest)[0];
     assert.ok(line);
