@@ -7,16 +7,27 @@
 export type ParsedIp = { readonly family: 4; readonly v4: number } | { readonly family: 6; readonly v6: Uint16Array };
 
 export function parseIpv4(text: string): number | undefined {
-  const parts = text.split('.');
-  if (parts.length !== 4) return undefined;
-  let n = 0;
-  for (const p of parts) {
-    if (!/^\d{1,3}$/.test(p)) return undefined;
-    const v = Number(p);
-    if (v > 255) return undefined;
-    n = n * 256 + v;
+  // One pass over the characters: no split, no regular expression, no allocation.
+  const n = text.length;
+  if (n < 7 || n > 15) return undefined;
+  let value = 0;
+  let part = 0;
+  let digits = 0;
+  let dots = 0;
+  for (let i = 0; i < n; i++) {
+    const c = text.charCodeAt(i);
+    if (c >= 48 && c <= 57) {
+      if (++digits > 3) return undefined;
+      part = part * 10 + (c - 48);
+    } else if (c === 46) {
+      if (digits === 0 || part > 255 || ++dots > 3) return undefined;
+      value = value * 256 + part;
+      part = 0;
+      digits = 0;
+    } else return undefined;
   }
-  return n >>> 0;
+  if (dots !== 3 || digits === 0 || part > 255) return undefined;
+  return (value * 256 + part) >>> 0;
 }
 
 function parseIpv6Groups(text: string): Uint16Array | undefined {

@@ -30,6 +30,12 @@ interface ChainGroup {
   needsTls: boolean;
   /** The reason when a chain without server_names matches. */
   readonly reason: 'exact-ip' | 'cidr' | 'port-only';
+  /**
+   * The group's decision when no server name and no transport tell chains apart (`needsTls`
+   * false), null when no chain of it matches: filled on first use, so the common exact-IP / port-only lookup ends here
+   * without touching the per-chain decision cache.
+   */
+  plain: EgressDecision | null | undefined;
 }
 
 interface PortTable {
@@ -133,6 +139,7 @@ const newGroup = (reason: ChainGroup['reason']): ChainGroup => ({
   fallback: undefined,
   needsTls: false,
   reason,
+  plain: undefined,
 });
 
 const newPortTable = (): PortTable => ({
@@ -425,18 +432,28 @@ export const INBOUND_PASSTHROUGH_DECISION = fixed('passthrough', 'inbound-passth
 
 /** The decision inside a located table, or undefined when nothing matched there and it has no default. */
 function decideInLocated(loc: Located, sni: string | undefined, tls: boolean): EgressDecision | undefined {
-  if (loc.group) {
-    const picked = pickInGroup(loc.group, sni, tls);
-    if (picked) {
-      const reason: EgressReason = picked.bySni ? 'sni' : loc.group.reason;
-      // A port-wide chain to BlackHole/Passthrough is the listener's fall-through: report it as the mode.
-      if (!picked.bySni && reason === 'port-only' && picked.chain.verdict !== 'route')
-        return fallbackDecision(picked.chain);
-      return decisionFor(picked.chain, reason, false);
-    }
+  const g = loc.group;
+  // Without server-name or transport chains the group's answer does not depend on sni or tls.
+  if (g && !g.needsTls) {
+    if (g.plain === undefined) g.plain = decideInGroup(g, undefined, false) ?? null;
+    if (g.plain) return g.plain;
+  } else if (g) {
+    const d = decideInGroup(g, sni, tls);
+    if (d) return d;
   }
   if (loc.defaultChain) return fallbackDecision(loc.defaultChain);
   return undefined;
+}
+
+/** The decision of a chain in the group, or undefined when no chain of the group matches. */
+function decideInGroup(g: ChainGroup, sni: string | undefined, tls: boolean): EgressDecision | undefined {
+  const picked = pickInGroup(g, sni, tls);
+  if (!picked) return undefined;
+  const reason: EgressReason = picked.bySni ? 'sni' : g.reason;
+  // A port-wide chain to BlackHole/Passthrough is the listener's fall-through: report it as the mode.
+  if (!picked.bySni && reason === 'port-only' && picked.chain.verdict !== 'route')
+    return fallbackDecision(picked.chain);
+  return decisionFor(picked.chain, reason, false);
 }
 
 /**
