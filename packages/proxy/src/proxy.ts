@@ -17,7 +17,7 @@ import {
   type NativeListener,
 } from './native/byte-engine.js';
 import { NativeAddonMissingError, originalDst as nativeOriginalDst } from './native/original-dst.js';
-import { AccessLog, type AccessLogEntry, type AccessLogFormat } from './observability/access-log.js';
+import { AccessLog, type AccessLogEntry, type AccessLogFormat, type TcpLogClose } from './observability/access-log.js';
 import { ProxyMetrics } from './observability/metrics.js';
 import {
   type CompiledSnapshot,
@@ -428,6 +428,7 @@ export class Proxy {
       logger: this.logger,
       source: this.#source,
       accessLog: (e: AccessLogEntry) => this.#accessLog.log(e),
+      accessLogTcp: (base: AccessLogEntry, close: TcpLogClose) => this.#accessLog.logTcp(base, close),
       nameForIp: this.#opts.nameForIp,
       track: (c) => {
         this.#active.add(c);

@@ -3,7 +3,13 @@
  * (its fixed part built when the decision is made, completed once at close) and the TCP metrics.
  */
 import { BLACK_HOLE_CLUSTER, type EgressDecision, PASSTHROUGH_CLUSTER } from '../decision/decision.js';
-import { type AccessLogEntry, flagsToString, type ResponseFlag } from '../observability/access-log.js';
+import {
+  type AccessLogEntry,
+  flagsToString,
+  type ResponseFlag,
+  type TcpLogClose,
+  tcpEntry,
+} from '../observability/access-log.js';
 import type { TcpMetricLabels } from '../observability/metrics.js';
 import type { CompiledSnapshot } from '../snapshot/snapshot.js';
 import type { OriginalDestination } from '../upstream/cluster-view.js';
@@ -105,8 +111,7 @@ export function finishConnection(
   outcome: ConnectionOutcome,
 ): void {
   const flagText = flagsToString(flags);
-  const entry: AccessLogEntry = {
-    ...logBase,
+  const close: TcpLogClose = {
     response_flags: flagText,
     upstream_cluster: cluster || '-',
     upstream_host: outcome.upstreamHost ?? null,
@@ -114,13 +119,13 @@ export function finishConnection(
     bytes_received: outcome.bytesReceived ?? 0,
     bytes_sent: outcome.bytesSent ?? 0,
     duration: Date.now() - startMs,
+    response_code_details: outcome.details ?? outcome.terminatedBy ?? outcome.connectError,
   };
-  const details = outcome.details ?? outcome.terminatedBy ?? outcome.connectError;
-  if (details) entry.response_code_details = details;
-  ctx.accessLog(entry);
+  if (ctx.accessLogTcp) ctx.accessLogTcp(logBase, close);
+  else ctx.accessLog(tcpEntry(logBase, close));
   ctx.metrics.recordTcpConnection(
     metricLabels(ctx, snapshot, cluster, dst, flagText),
-    entry.bytes_sent,
-    entry.bytes_received,
+    close.bytes_sent,
+    close.bytes_received,
   );
 }

@@ -8,7 +8,7 @@ import { BLACK_HOLE_CLUSTER, type EgressDecision } from '../decision/decision.js
 import { decideEgress, decideInbound, needsTlsInspection } from '../decision/table.js';
 import type { HttpHandoff, SourceWorkload } from '../handoff.js';
 import type { ProxyLogger } from '../logger.js';
-import type { AccessLogEntry, ResponseFlag } from '../observability/access-log.js';
+import type { AccessLogEntry, ResponseFlag, TcpLogClose } from '../observability/access-log.js';
 import type { ProxyMetrics } from '../observability/metrics.js';
 import type { CompiledSnapshot } from '../snapshot/snapshot.js';
 import { TcpRelay } from '../tcp/relay.js';
@@ -27,6 +27,8 @@ export interface ConnectionContext {
   readonly logger: ProxyLogger;
   readonly source: SourceWorkload;
   accessLog(entry: AccessLogEntry): void;
+  /** A TCP connection's line, written without an intermediate entry (else `accessLog(tcpEntry(…))`). */
+  accessLogTcp?(base: AccessLogEntry, close: TcpLogClose): void;
   nameForIp?: ((ip: string) => string | undefined) | undefined;
   /** Registers an open connection for policy re-checks; returns its deregistration. */
   track(conn: ActiveConnection): () => void;

@@ -61,6 +61,76 @@ export interface AccessLogEntry {
 
 export type AccessLogFormat = 'json' | 'text';
 
+/** The fields of a TCP line known only when the connection ends (the rest is the line's base). */
+export interface TcpLogClose {
+  response_flags: string;
+  upstream_cluster: string;
+  upstream_host: string | null;
+  upstream_local_address: string | null;
+  bytes_received: number;
+  bytes_sent: number;
+  duration: number;
+  /** Omitted from the line when undefined or ''. */
+  response_code_details: string | undefined;
+}
+
+/** The entry a TCP line stands for: the base with the closing fields (same keys, same order). */
+export function tcpEntry(base: AccessLogEntry, close: TcpLogClose): AccessLogEntry {
+  const entry: AccessLogEntry = {
+    ...base,
+    response_flags: close.response_flags,
+    upstream_cluster: close.upstream_cluster,
+    upstream_host: close.upstream_host,
+    upstream_local_address: close.upstream_local_address,
+    bytes_received: close.bytes_received,
+    bytes_sent: close.bytes_sent,
+    duration: close.duration,
+  };
+  if (close.response_code_details) entry.response_code_details = close.response_code_details;
+  return entry;
+}
+
+const q = JSON.stringify;
+/** `,"name":value` as JSON.stringify writes a property; '' when the value is undefined (omitted). */
+const str = (name: string, v: string | null | undefined): string =>
+  v === undefined ? '' : v === null ? `,"${name}":null` : `,"${name}":${q(v)}`;
+const num = (name: string, v: number): string => `,"${name}":${Number.isFinite(v) ? v : 'null'}`;
+
+/**
+ * `JSON.stringify(tcpEntry(base, close))` written directly: no merged object, no generic walk.
+ * The keys come in the order of {@link tcpEntry}'s object (the base's order as built by the
+ * connection, then upstream_local_address, then response_code_details), so lines are byte-identical.
+ */
+export function tcpJsonLine(b: AccessLogEntry, c: TcpLogClose): string {
+  // A base with keys beyond the TCP set (HTTP fields) takes the generic path.
+  if (b.method !== undefined || b.upstream_local_address !== undefined || b.response_code_details !== undefined)
+    return q(tcpEntry(b, c));
+  return (
+    `{"start_time":${q(b.start_time)}` +
+    str('direction', b.direction) +
+    str('response_flags', c.response_flags) +
+    num('bytes_received', c.bytes_received) +
+    num('bytes_sent', c.bytes_sent) +
+    num('duration', c.duration) +
+    str('upstream_cluster', c.upstream_cluster) +
+    str('upstream_host', c.upstream_host) +
+    str('downstream_local_address', b.downstream_local_address) +
+    str('downstream_remote_address', b.downstream_remote_address) +
+    str('sni', b.sni) +
+    str('requested_server_name', b.requested_server_name) +
+    str('dns_name', b.dns_name) +
+    str('route_name', b.route_name) +
+    str('rule', b.rule) +
+    str('source_workload', b.source_workload) +
+    str('source_namespace', b.source_namespace) +
+    str('decision', b.decision) +
+    str('reason', b.reason) +
+    str('upstream_local_address', c.upstream_local_address) +
+    (c.response_code_details ? str('response_code_details', c.response_code_details) : '') +
+    '}'
+  );
+}
+
 /** Writes entries as lines to a sink (stdout by default). */
 export class AccessLog {
   readonly #write: (line: string) => void;
@@ -77,6 +147,11 @@ export class AccessLog {
 
   log(entry: AccessLogEntry): void {
     this.#write(this.#format === 'json' ? `${JSON.stringify(entry)}\n` : `${formatText(entry)}\n`);
+  }
+
+  /** Writes a TCP connection's line: the same line as `log(tcpEntry(base, close))`, built directly. */
+  logTcp(base: AccessLogEntry, close: TcpLogClose): void {
+    this.#write(this.#format === 'json' ? `${tcpJsonLine(base, close)}\n` : `${formatText(tcpEntry(base, close))}\n`);
   }
 }
 
