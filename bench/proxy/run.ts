@@ -3,7 +3,10 @@
  * on loopback, driven by a C load generator (bench/proxy/loadgen.c, compiled here with gcc).
  *
  *   npm run bench:proxy [-- --seconds 4 --rounds 5 --bulk-mb 2000 --conns 50 --engine native --cpus 0-1
- *                          --relay-threads 1,2]
+ *                          --relay-threads 1,2 --baseline /path/to/other/checkout]
+ *
+ * `--baseline DIR` adds target `base`: the proxy of another checkout (say, the previous commit),
+ * interleaved with the others, so a code change is measured against its predecessor in one run.
  *
  * Fairness: Sluice runs one event loop, plus N relay threads with the native byte path
  * (`--engine native`, the default; `--relay-threads` lists the N to compare, each against its own
@@ -37,6 +40,8 @@ const { values: opts } = parseArgs({
     cpus: { type: 'string', default: `0-${os.availableParallelism() - 1}` },
     rounds: { type: 'string', default: '5' },
     'relay-threads': { type: 'string', default: '1' },
+    /** A second checkout of the repository (node_modules and native build in place): its proxy runs as target `base`. */
+    baseline: { type: 'string' },
   },
 });
 const seconds = Number(opts.seconds);
@@ -168,6 +173,11 @@ async function main() {
         ...(await sluiceProxy(echoPort, sinkPort, engine, cpus, Math.max(1, n))),
         name: `sluice${suffix(n)}`,
       });
+    }
+    if (opts.baseline) {
+      const n = relayCounts[0] ?? 1;
+      const baseDir = path.resolve(opts.baseline, 'bench', 'proxy');
+      targets.push({ ...(await sluiceProxy(echoPort, sinkPort, engine, cpus, Math.max(1, n), baseDir)), name: 'base' });
     }
     const samples = targets.map(
       (): Samples => ({ bulk: [], rps: [], p50: [], p99: [], cps: [], cp99: [], cpuRr: [], cpuChurn: [], failed: 0 }),

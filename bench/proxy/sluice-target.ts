@@ -13,6 +13,7 @@ export async function sluiceProxy(
   engine: 'native' | 'js',
   cpus: string,
   relayThreads = 1,
+  benchDir = here,
 ): Promise<Target> {
   const child = spawn(
     'taskset',
@@ -22,13 +23,13 @@ export async function sluiceProxy(
       process.execPath,
       '--import',
       'tsx',
-      path.join(here, 'sluice-proxy-process.ts'),
+      path.join(benchDir, 'sluice-proxy-process.ts'),
       String(echoUpstream),
       String(sinkUpstream),
     ],
     {
       stdio: ['ignore', 'pipe', 'inherit'],
-      cwd: path.resolve(here, '../..'),
+      cwd: path.resolve(benchDir, '../..'),
       env: { ...process.env, SLUICE_PROXY_BYTE_ENGINE: engine, SLUICE_PROXY_RELAY_THREADS: String(relayThreads) },
     },
   );
