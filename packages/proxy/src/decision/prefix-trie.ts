@@ -1,11 +1,12 @@
 /**
  * Longest-prefix match over addresses, one value per prefix. Full-length prefixes (/32, /128: a
- * ServiceEntry's addresses, the common case) live in a hash map — a host route is the longest match
- * there can be, so a hit there ends the lookup in O(1); shorter prefixes (CIDRs) live in a binary
+ * ServiceEntry's addresses, the common case) live in a hash map (IPv4: an open-addressing table
+ * over a typed key array, see host-table.ts) — a host route is the longest match there can be, so a hit there ends the lookup in O(1); shorter prefixes (CIDRs) live in a binary
  * trie over address bits, O(prefix length). The trie then holds only the few CIDRs, so lookups stay
  * flat from a hundred entries to a hundred thousand (a trie of 100k host routes costs a cache miss
  * per bit).
  */
+import { Ipv4Table } from './host-table.js';
 import { bitAt, maxPrefix, type ParsedIp } from './ip.js';
 
 interface TrieNode<T> {
@@ -24,7 +25,7 @@ const newNode = <T>(prefixLen: number): TrieNode<T> => ({
 
 export class PrefixTrie<T> {
   readonly #roots: { 4: TrieNode<T>; 6: TrieNode<T> } = { 4: newNode(0), 6: newNode(0) };
-  readonly #hosts4 = new Map<number, T>();
+  readonly #hosts4 = new Ipv4Table<T>();
   readonly #hosts6 = new Map<string, T>();
   #size = 0;
 
