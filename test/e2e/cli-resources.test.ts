@@ -61,32 +61,11 @@ function write(name: string, text: string): string {
   return name;
 }
 
-const VS = `apiVersion: networking.istio.io/v1alpha3
-kind: VirtualService
-metadata:
-  name: reviews
-spec:
-  hosts:
-  - reviews
-  http:
-  - route:
-    - destination:
-        host: reviews
-        subset: v3
----
-apiVersion: networking.istio.io/v1alpha3
-kind: VirtualService
-metadata:
-  name: ratings
-spec:
-  hosts:
-  - ratings
-  http:
-  - route:
-    - destination:
-        host: ratings
-        subset: v2-mysql
-`;
+/** Bookinfo's own manifest (reviews → v3, ratings → v2-mysql), as the article applies it. */
+const VS = readFileSync(
+  new URL('../../samples/bookinfo/networking/virtual-service-ratings-mysql.yaml', import.meta.url),
+  'utf8',
+);
 
 const SE = `apiVersion: networking.istio.io/v1alpha3
 kind: ServiceEntry

@@ -5,7 +5,7 @@
  */
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
@@ -14,33 +14,11 @@ import pino from 'pino';
 
 const KUBECTL_DIR = new URL('../../.cache/kubectl/usr/bin/', import.meta.url).pathname;
 
-const VS_RATINGS_MYSQL = `apiVersion: networking.istio.io/v1alpha3
-kind: VirtualService
-metadata:
-  name: reviews
-spec:
-  hosts:
-  - reviews
-  http:
-  - route:
-    - destination:
-        host: reviews
-        subset: v3
----
-apiVersion: networking.istio.io/v1alpha3
-kind: VirtualService
-metadata:
-  name: ratings
-spec:
-  hosts:
-  - ratings
-  http:
-  - route:
-    - destination:
-        host: ratings
-        subset: v2-mysql
----
-`;
+/** Bookinfo's own manifest (reviews → v3, ratings → v2-mysql), as the article applies it. */
+const VS_RATINGS_MYSQL = readFileSync(
+  new URL('../../samples/bookinfo/networking/virtual-service-ratings-mysql.yaml', import.meta.url),
+  'utf8',
+);
 
 const DR_ALL = `apiVersion: networking.istio.io/v1alpha3
 kind: DestinationRule
