@@ -266,8 +266,12 @@ export async function runScenario(o: ScenarioOptions): Promise<ScenarioResult> {
 
     // 8
     report.begin("The blocked connection in the ratings-v2-mysql sidecar's access log");
+    // The page of step 7 may have said "unavailable" before reviews routed to ratings-v2-mysql
+    // (its sidecar then refused the ratings call itself): view the page again, as a user would
+    // reload it, until ratings-v2-mysql has tried the database and its sidecar has logged it.
     let lines = findBlockedConnections(rt.podLogDir, 'ratings-v2-mysql-', mysqlAddr);
-    for (let i = 0; i < 20 && lines.length === 0; i++) {
+    for (let i = 0; i < 60 && lines.length === 0; i++) {
+      await fetchProductPage(pageUrl, { timeoutMs: 15_000 }).catch(() => undefined);
       await sleep(500);
       lines = findBlockedConnections(rt.podLogDir, 'ratings-v2-mysql-', mysqlAddr);
     }
