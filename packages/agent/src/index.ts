@@ -2,7 +2,14 @@ export { Agent, type AgentOptions } from './agent.js';
 export { freeAdHocIp } from './free-ip.js';
 export { ImageTableError, loadImageTable, repoRoot, tsxLoader } from './images.js';
 export { IpPool } from './ip-pool.js';
-export { type ApiCredentials, ApiError, KubeClient, loadKubeconfig, resourcePath } from './kube-client.js';
+export {
+  type ApiCredentials,
+  ApiError,
+  KubeClient,
+  loadKubeconfig,
+  parseKubeconfig,
+  resourcePath,
+} from './kube-client.js';
 export { type NodeOptions, SIDECAR_MAIN, SluiceNode } from './node.js';
 export {
   type NodeInfo,

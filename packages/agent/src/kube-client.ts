@@ -13,24 +13,50 @@ export interface ApiCredentials {
   token?: string;
   ca?: Buffer;
   insecureSkipTlsVerify?: boolean;
+  /** The current context's namespace, when it names one. */
+  namespace?: string;
+}
+
+type Named<T> = { name?: string } & T;
+
+/**
+ * The current context's cluster and user from a kubeconfig's text (the named context, else the
+ * first one; likewise for its cluster and user). `source` names the file in errors.
+ */
+export function parseKubeconfig(text: string, source: string): ApiCredentials {
+  // biome-ignore lint/suspicious/noExplicitAny: a kubeconfig is loosely typed YAML, checked below
+  let doc: any;
+  try {
+    doc = YAML.parse(text);
+  } catch (err) {
+    throw new ApiError(0, 'BadKubeconfig', `${source}: not YAML: ${(err as Error).message}`);
+  }
+  const pick = <T>(list: Named<T>[] | undefined, name: string | undefined): Named<T> | undefined =>
+    (Array.isArray(list) ? list : []).find((x) => x.name === name) ?? (Array.isArray(list) ? list[0] : undefined);
+  const ctx = pick<{ context?: { cluster?: string; user?: string; namespace?: string } }>(
+    doc?.contexts,
+    doc?.['current-context'],
+  )?.context;
+  const cluster = pick<{ cluster?: Record<string, unknown> }>(doc?.clusters, ctx?.cluster)?.cluster;
+  const user = pick<{ user?: Record<string, unknown> }>(doc?.users, ctx?.user)?.user ?? {};
+  if (typeof cluster?.['server'] !== 'string')
+    throw new ApiError(0, 'BadKubeconfig', `${source}: no cluster server found`);
+  const creds: ApiCredentials = {
+    server: cluster['server'],
+    insecureSkipTlsVerify: cluster['insecure-skip-tls-verify'] === true,
+  };
+  const caData = cluster['certificate-authority-data'];
+  const caFile = cluster['certificate-authority'];
+  if (typeof caData === 'string') creds.ca = Buffer.from(caData, 'base64');
+  else if (typeof caFile === 'string') creds.ca = readFileSync(caFile);
+  if (typeof user['token'] === 'string') creds.token = user['token'];
+  if (typeof ctx?.namespace === 'string' && ctx.namespace) creds.namespace = ctx.namespace;
+  return creds;
 }
 
 /** Reads the current context's cluster and user from a kubeconfig file. */
 export function loadKubeconfig(path: string): ApiCredentials {
-  const doc = YAML.parse(readFileSync(path, 'utf8')) as Record<string, any>;
-  const ctxName = doc['current-context'];
-  const ctx = (doc.contexts ?? []).find((c: any) => c.name === ctxName)?.context ?? doc.contexts?.[0]?.context;
-  const cluster = (doc.clusters ?? []).find((c: any) => c.name === ctx?.cluster)?.cluster ?? doc.clusters?.[0]?.cluster;
-  const user = (doc.users ?? []).find((u: any) => u.name === ctx?.user)?.user ?? doc.users?.[0]?.user ?? {};
-  if (!cluster?.server) throw new ApiError(0, 'BadKubeconfig', `kubeconfig ${path}: no cluster server found`);
-  return {
-    server: cluster.server,
-    token: user.token,
-    ca: cluster['certificate-authority-data']
-      ? Buffer.from(cluster['certificate-authority-data'], 'base64')
-      : undefined,
-    insecureSkipTlsVerify: cluster['insecure-skip-tls-verify'] === true,
-  };
+  return parseKubeconfig(readFileSync(path, 'utf8'), `kubeconfig ${path}`);
 }
 
 export class ApiError extends Error {

@@ -8,8 +8,8 @@ import http from 'node:http';
 import https from 'node:https';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
+import { type ApiCredentials, ApiError, parseKubeconfig } from '@sluice/agent/kube-client';
 import { type KindInfo, kindByName } from '@sluice/config';
-import YAML from 'yaml';
 
 export class CliError extends Error {
   constructor(
@@ -71,8 +71,6 @@ export function kubeconfigPath(flag?: string): string {
   return flag || process.env['SLUICE_KUBECONFIG'] || join(DEFAULT_DATA_DIR, 'kubeconfig');
 }
 
-type Named<T> = { name?: string } & T;
-
 export function loadKubeconfig(path: string): Kubeconfig {
   let text: string;
   try {
@@ -83,34 +81,19 @@ export function loadKubeconfig(path: string): Kubeconfig {
       `no kubeconfig at ${path}: start a control plane with "sluice up", or pass --kubeconfig / set SLUICE_KUBECONFIG`,
     );
   }
-  // biome-ignore lint/suspicious/noExplicitAny: a kubeconfig is loosely typed YAML, checked below
-  let doc: any;
+  let creds: ApiCredentials;
   try {
-    doc = YAML.parse(text);
+    creds = parseKubeconfig(text, path);
   } catch (err) {
-    throw new CliError('BadKubeconfig', `${path}: not YAML: ${(err as Error).message}`);
+    if (err instanceof ApiError) throw new CliError('BadKubeconfig', err.message);
+    throw err;
   }
-  const pick = <T>(list: Named<T>[] | undefined, name: string | undefined): Named<T> | undefined =>
-    (list ?? []).find((x) => x.name === name) ?? list?.[0];
-  const ctx = pick<{ context?: { cluster?: string; user?: string; namespace?: string } }>(
-    doc?.contexts,
-    doc?.['current-context'],
-  )?.context;
-  const cluster = pick<{ cluster?: Record<string, unknown> }>(doc?.clusters, ctx?.cluster)?.cluster;
-  const user = pick<{ user?: Record<string, unknown> }>(doc?.users, ctx?.user)?.user ?? {};
-  if (typeof cluster?.['server'] !== 'string') throw new CliError('BadKubeconfig', `${path}: no cluster server`);
-  const caData = cluster['certificate-authority-data'];
-  const caFile = cluster['certificate-authority'];
-  const cfg: Kubeconfig = {
+  return {
+    ...creds,
     path,
-    server: cluster['server'],
-    insecureSkipTlsVerify: cluster['insecure-skip-tls-verify'] === true,
-    namespace: ctx?.namespace || 'default',
+    insecureSkipTlsVerify: creds.insecureSkipTlsVerify === true,
+    namespace: creds.namespace ?? 'default',
   };
-  if (typeof caData === 'string') cfg.ca = Buffer.from(caData, 'base64');
-  else if (typeof caFile === 'string') cfg.ca = readFileSync(caFile);
-  if (typeof user['token'] === 'string') cfg.token = user['token'];
-  return cfg;
 }
 
 /** The kind a command-line name means (`se`, `serviceentries`, `ServiceEntry`, …). */
