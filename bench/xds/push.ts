@@ -12,11 +12,11 @@
  * there are ten proxy shapes sharing their outbound config and differing in their inbound one.
  *
  *   node --import tsx bench/xds/push.ts [--rounds 20] [--entries 1000] [--debounce-ms 20]
- *        [--sizes 1,100,1000] [--modes sotw,delta] [--cpu-profile <path prefix>]
+ *        [--sizes 1,100,1000] [--modes sotw,delta] [--client http2|grpc-js] [--cpu-profile <path prefix>]
  *
- * `--cpu-profile p` writes a CPU profile of this process (the server side) covering only the measured
- * rounds of each run to `p-<mode>-<N>.cpuprofile`, and the simulator's profiles (its whole life;
- * the largest file is its main thread) to the folder `p-sim-<mode>-<N>/`.
+ * `--client` picks the simulator's gRPC client (see sim-proxies.ts). `--cpu-profile p` writes CPU
+ * profiles covering only the measured rounds of each run: this process (the server side) to
+ * `p-<mode>-<N>.cpuprofile`, the simulator to `p-sim-<mode>-<N>.cpuprofile`.
  */
 import { fork } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -38,6 +38,7 @@ const ENTRIES = Number(arg('entries', '1000'));
 const DEBOUNCE_MS = Number(arg('debounce-ms', '20'));
 const SIZES = arg('sizes', '1,100,1000').split(',').map(Number);
 const MODES = arg('modes', 'sotw,delta').split(',') as SimOptions['mode'][];
+const CLIENT = arg('client', 'http2') as SimOptions['client'];
 const ROUND_TIMEOUT_MS = 60_000;
 const CONNECT_TIMEOUT_MS = 180_000;
 const PROFILE = arg('cpu-profile', '');
@@ -103,27 +104,30 @@ interface SimStats {
   removed: number;
   errors: number;
   firstError: string;
+  /** CPU time the simulator has used. */
+  cpuMs: number;
 }
 
 /** Forks the simulator with N streams; resolves once it has opened them all. */
 function startSim(opts: SimOptions) {
-  const profile = PROFILE ? ['--cpu-prof', `--cpu-prof-dir=${PROFILE}-sim-${opts.mode}-${opts.ids.length}`] : [];
   const child = fork(SIM, [JSON.stringify(opts)], {
-    execArgv: ['--import', 'tsx', '--max-old-space-size=8192', ...profile],
+    execArgv: ['--import', 'tsx', '--max-old-space-size=8192'],
     stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
   });
   const waiting: ((s: SimStats) => void)[] = [];
+  const profiling: (() => void)[] = [];
   let exited = false;
   const connected = new Promise<void>((resolve, reject) => {
     child.on('message', (m: { event: string } & SimStats) => {
       if (m.event === 'connected') resolve();
       if (m.event === 'stats') waiting.shift()?.(m);
+      if (m.event === 'profiled') profiling.shift()?.();
     });
     child.on('exit', (code) => {
       exited = true;
       reject(new Error(`simulator exited (${code}) before connecting`));
       for (const w of waiting.splice(0))
-        w({ responses: 0, bytes: 0, resources: 0, removed: 0, errors: 1, firstError: `exit ${code}` });
+        w({ responses: 0, bytes: 0, resources: 0, removed: 0, errors: 1, firstError: `exit ${code}`, cpuMs: 0 });
     });
   });
   const ask = (cmd: 'stats' | 'close'): Promise<SimStats> =>
@@ -132,13 +136,20 @@ function startSim(opts: SimOptions) {
       waiting.push(resolve);
       child.send({ cmd });
     });
+  /** Starts, or stops and writes, a CPU profile of the simulator. */
+  const profile = (cmd: 'profile-start' | 'profile-stop', file?: string): Promise<void> =>
+    new Promise((resolve) => {
+      if (exited || !child.connected) return resolve();
+      profiling.push(resolve);
+      child.send({ cmd, file });
+    });
   const stop = async (): Promise<SimStats | undefined> => {
     const timer = setTimeout(() => child.kill('SIGKILL'), 10_000);
     const s = await ask('close').catch(() => undefined);
     clearTimeout(timer);
     return s;
   };
-  return { connected, stats: () => ask('stats'), stop };
+  return { connected, stats: () => ask('stats'), profile, stop };
 }
 
 interface Row {
@@ -151,6 +162,9 @@ interface Row {
   kbPerProxyPerRound: number;
   /** Mean time the server spent generating, encoding and writing one push to every stream. */
   serverPushMs: number;
+  /** CPU time (user + system) per round of this process (the server) and of the simulator. */
+  serverCpuMs: number;
+  simCpuMs: number;
 }
 
 async function main(): Promise<void> {
@@ -181,7 +195,7 @@ async function main(): Promise<void> {
       for (const n of SIZES) {
         const ids = Array.from({ length: n }, (_, i) => proxyId(i));
         const labels = ids.map((_, i) => ({ app: `app-${i % SHAPES}` }));
-        sim = startSim({ mode, address: `127.0.0.1:${port}`, ids, labels, edsNames });
+        sim = startSim({ mode, client: CLIENT, address: `127.0.0.1:${port}`, ids, labels, edsNames });
         await sim.connected;
         const warm = await server.waitForAcks({ timeoutMs: CONNECT_TIMEOUT_MS, proxies: ids });
         if (warm.notAcked.length) throw new Error(`${mode}: ${warm.notAcked.length} of ${n} proxies never synced`);
@@ -194,6 +208,8 @@ async function main(): Promise<void> {
         const times: number[] = [];
         const rounds = n >= 1000 ? Math.max(5, Math.floor(ROUNDS / 2)) : ROUNDS;
         let created: string | undefined;
+        if (PROFILE) await sim.profile('profile-start');
+        const cpu0 = process.cpuUsage();
         await profiled(`${mode}-${n}`, async () => {
           for (let r = 0; r < rounds; r++) {
             const written = created
@@ -212,13 +228,15 @@ async function main(): Promise<void> {
             times.push(performance.now() - t0);
           }
         });
+        const cpu = process.cpuUsage(cpu0);
+        const after = await sim.stats();
+        if (PROFILE) await sim.profile('profile-stop', `${PROFILE}-sim-${mode}-${n}.cpuprofile`);
         const pushes = (await server.metrics.pushDuration?.get())?.values ?? [];
         const sum = pushes.find((v) => v.metricName?.endsWith('_sum'))?.value ?? 0;
         const count = pushes.find((v) => v.metricName?.endsWith('_count'))?.value ?? 0;
         const pushMs = count > pushCount ? ((sum - pushSum) * 1000) / (count - pushCount) : Number.NaN;
         pushSum = sum;
         pushCount = count;
-        const after = await sim.stats();
         const end = await sim.stop();
         sim = undefined;
         if (end?.errors) throw new Error(`${mode}: ${end.errors} stream errors, first: ${end.firstError}`);
@@ -233,10 +251,12 @@ async function main(): Promise<void> {
           max: times.at(-1) ?? Number.NaN,
           kbPerProxyPerRound: (after.bytes - before.bytes) / 1024 / rounds / n,
           serverPushMs: pushMs,
+          serverCpuMs: (cpu.user + cpu.system) / 1000 / rounds,
+          simCpuMs: (after.cpuMs - before.cpuMs) / rounds,
         };
         results.push(row);
         console.log(
-          `${mode.padEnd(5)} N=${String(n).padStart(5)}  rounds=${String(rounds).padStart(3)}  p50=${row.p50.toFixed(1).padStart(8)} ms  p99=${row.p99.toFixed(1).padStart(8)} ms  max=${row.max.toFixed(1).padStart(8)} ms  received/proxy/round=${row.kbPerProxyPerRound.toFixed(1).padStart(7)} KB  server push=${row.serverPushMs.toFixed(1).padStart(7)} ms`,
+          `${mode.padEnd(5)} N=${String(n).padStart(5)}  rounds=${String(rounds).padStart(3)}  p50=${row.p50.toFixed(1).padStart(8)} ms  p99=${row.p99.toFixed(1).padStart(8)} ms  max=${row.max.toFixed(1).padStart(8)} ms  received/proxy/round=${row.kbPerProxyPerRound.toFixed(1).padStart(7)} KB  server push=${row.serverPushMs.toFixed(1).padStart(7)} ms  cpu/round server=${row.serverCpuMs.toFixed(0).padStart(5)} sim=${row.simCpuMs.toFixed(0).padStart(5)} ms`,
         );
         await new Promise((r) => setTimeout(r, 300));
       }

@@ -19,22 +19,18 @@
  * 6. NDS is split per host: each resource is a NameTable holding one host, named by that host (the
  *    proxy's table is the union), so a new ServiceEntry host sends one small resource, not the table.
  */
-import type * as grpc from '@grpc/grpc-js';
-import { proxyInfoFromNode } from '../translate/proxy-info.js';
-import type { ProxyInfo } from '../translate/types.js';
 import type { DeltaDiscoveryRequest } from './delta-types.js';
 import {
   type DeltaChange,
   type EncodedItem,
   type EncodedSelection,
-  SerializedResponse,
   selectEncoded,
   selectionByName,
   stampedDelta,
 } from './encoded-resources.js';
-import { isServedType, PUSH_ORDER, type ServedTypeUrl, TYPE_NAME } from './resource-types.js';
-import type { NackInfo, ProxyStatus, SyncState, TypeStatus } from './status.js';
-import { ProxyGeneration, type SentType, type StreamContext, type XdsStream } from './xds-stream.js';
+import { isServedType, type ServedTypeUrl, TYPE_NAME } from './resource-types.js';
+import type { SyncState } from './status.js';
+import { BaseStream, type SentType, type TypeStateBase } from './xds-stream.js';
 
 /** A resource the proxy holds: an item the server sent, or a version the proxy reported. */
 type Held = EncodedItem | { name: string; hash: string };
@@ -42,7 +38,7 @@ type Held = EncodedItem | { name: string; hash: string };
 /** Marks a rejected removal in {@link DeltaTypeState.rejected}. */
 const REMOVAL = '\0removed';
 
-interface DeltaTypeState {
+interface DeltaTypeState extends TypeStateBase {
   wildcard: boolean;
   names: Set<string>;
   held: Map<string, Held>;
@@ -55,52 +51,21 @@ interface DeltaTypeState {
   firstAnswered: boolean;
   /** Selection key of the explicit names (computed when they change). */
   namesKey?: string | undefined;
-  sentVersion?: string;
-  sentNonce?: string;
-  sentAt?: string;
-  ackedVersion?: string;
   ackedNonce?: string;
-  lastNack?: NackInfo;
 }
 
-type Call = grpc.ServerDuplexStream<DeltaDiscoveryRequest, SerializedResponse>;
-
-export class DeltaStream implements XdsStream {
+export class DeltaStream extends BaseStream<DeltaTypeState> {
   readonly protocol = 'delta';
-  readonly connectedSince = new Date().toISOString();
-  proxy: ProxyInfo | undefined;
-  syncedSeq = -1;
-  closed = false;
-  readonly #gen = new ProxyGeneration();
-  readonly #types = new Map<ServedTypeUrl, DeltaTypeState>();
-  #pushing = false;
-
-  constructor(
-    readonly call: Call,
-    private readonly ctx: StreamContext,
-  ) {}
-
-  get id(): string {
-    return this.proxy?.id ?? '';
-  }
-
-  end(): void {
-    this.call.end();
-  }
 
   handle(req: DeltaDiscoveryRequest): void {
-    if (!this.proxy) {
-      this.proxy = proxyInfoFromNode(req.node ?? undefined);
-      this.ctx.logger.info({ proxy: this.proxy.id, protocol: 'delta' }, 'proxy connected');
-      this.#gen.refresh(this.proxy, this.ctx);
-    }
+    this.identify(req.node);
     const typeUrl = req.type_url;
     if (!isServedType(typeUrl)) {
       this.ctx.logger.warn({ proxy: this.id, typeUrl }, 'request for a type this server does not serve; ignored');
       return;
     }
     const typeName = TYPE_NAME[typeUrl];
-    let st = this.#types.get(typeUrl);
+    let st = this.types.get(typeUrl);
     const subscribe = req.resource_names_subscribe ?? [];
     const unsubscribe = req.resource_names_unsubscribe ?? [];
     if (!st) {
@@ -116,7 +81,7 @@ export class DeltaStream implements XdsStream {
       for (const [name, version] of Object.entries(req.initial_resource_versions ?? {})) {
         st.held.set(name, { name, hash: version });
       }
-      this.#types.set(typeUrl, st);
+      this.types.set(typeUrl, st);
     }
     const nonce = req.response_nonce ?? '';
     if (nonce !== '') {
@@ -155,7 +120,7 @@ export class DeltaStream implements XdsStream {
       for (const n of [...st.held.keys()]) if (!st.names.has(n)) st.held.delete(n);
     }
     // A plain ACK or NACK changes nothing to send: pushes already sent every change.
-    if (!st.firstAnswered || resubscribed) this.#send(typeUrl, st);
+    if (!st.firstAnswered || resubscribed) this.send(typeUrl, st);
   }
 
   #nack(st: DeltaTypeState, nonce: string, message: string, typeName: string): void {
@@ -175,23 +140,8 @@ export class DeltaStream implements XdsStream {
     );
   }
 
-  push(): void {
-    if (!this.proxy || this.closed) return;
-    this.#gen.refresh(this.proxy, this.ctx);
-    this.#pushing = true;
-    try {
-      for (const typeUrl of PUSH_ORDER) {
-        const st = this.#types.get(typeUrl);
-        if (st) this.#send(typeUrl, st);
-      }
-    } finally {
-      this.#pushing = false;
-    }
-    this.#updateSynced();
-  }
-
   #desired(typeUrl: ServedTypeUrl, st: DeltaTypeState): EncodedSelection {
-    const generated = this.#gen.generated;
+    const generated = this.gen.generated;
     if (!generated) throw new Error('no generated resources');
     const names = st.wildcard ? undefined : [...st.names];
     return selectEncoded(generated, typeUrl, names, { nameTableByHost: true, key: st.namesKey });
@@ -224,16 +174,16 @@ export class DeltaStream implements XdsStream {
     return change;
   }
 
-  #send(typeUrl: ServedTypeUrl, st: DeltaTypeState): void {
-    if (!this.#gen.generated || this.closed) return;
+  protected send(typeUrl: ServedTypeUrl, st: DeltaTypeState): void {
+    if (!this.gen.generated || this.closed) return;
     let sel: EncodedSelection;
     let change: DeltaChange;
     try {
       sel = this.#desired(typeUrl, st);
       change = this.#change(st, sel);
     } catch (err) {
-      this.#gen.error = (err as Error).message;
-      this.ctx.logger.error({ proxy: this.id, err: this.#gen.error }, 'encoding failed; not sent');
+      this.gen.error = (err as Error).message;
+      this.ctx.logger.error({ proxy: this.id, err: this.gen.error }, 'encoding failed; not sent');
       return;
     }
     const empty = change.updated.length === 0 && change.removed.length === 0;
@@ -241,8 +191,8 @@ export class DeltaStream implements XdsStream {
       if (st.rejected.size === 0) st.heldVersion = sel.version;
       return;
     }
-    const nonce = this.ctx.nonce(this.#pushing);
-    this.call.write(new SerializedResponse(stampedDelta(typeUrl, sel.version, change, nonce)));
+    const nonce = this.ctx.nonce(this.pushing);
+    this.write(stampedDelta(typeUrl, sel.version, change, nonce));
     const changes: DeltaTypeState['lastChanges'] = [];
     for (const item of change.updated) {
       changes.push({ name: item.name, prev: st.held.get(item.name), next: item });
@@ -257,10 +207,7 @@ export class DeltaStream implements XdsStream {
     st.lastChanges = changes;
     st.heldVersion = st.rejected.size === 0 ? sel.version : undefined;
     st.firstAnswered = true;
-    st.sentVersion = sel.version;
-    st.sentNonce = nonce;
-    st.sentAt = new Date().toISOString();
-    this.ctx.metrics.pushes.inc({ type: TYPE_NAME[typeUrl] });
+    this.recordSent(typeUrl, st, sel.version, nonce);
     this.ctx.logger.debug(
       {
         proxy: this.id,
@@ -274,67 +221,26 @@ export class DeltaStream implements XdsStream {
     );
   }
 
-  #updateSynced(): void {
-    if (this.inSync()) this.syncedSeq = Math.max(this.syncedSeq, this.#gen.seq);
+  protected stateOf(st: DeltaTypeState): SyncState {
+    if (st.sentVersion === undefined) return 'NOT_SENT';
+    if (st.lastNack && st.lastNack.nonce === st.sentNonce) return 'NACKED';
+    return st.ackedNonce === st.sentNonce ? 'SYNCED' : 'STALE';
   }
 
-  afterRequest(): void {
-    this.#updateSynced();
-  }
-
-  /** True when every subscribed type's latest response is acked. */
-  inSync(): boolean {
-    if (this.#types.size === 0 || this.#gen.error) return false;
-    for (const st of this.#types.values()) if (stateOf(st) !== 'SYNCED') return false;
-    return true;
-  }
-
-  hasNack(): boolean {
-    for (const st of this.#types.values()) if (stateOf(st) === 'NACKED') return true;
-    return false;
-  }
-
-  status(): ProxyStatus {
-    const types: ProxyStatus['types'] = {};
-    for (const [typeUrl, st] of this.#types) {
-      const ts: TypeStatus = { typeUrl, state: stateOf(st) };
-      if (st.sentVersion !== undefined) ts.sentVersion = st.sentVersion;
-      if (st.ackedVersion !== undefined) ts.ackedVersion = st.ackedVersion;
-      if (st.sentNonce !== undefined) ts.nonce = st.sentNonce;
-      if (st.lastNack) ts.lastNack = st.lastNack;
-      if (!st.wildcard) ts.resourceNames = [...st.names].sort();
-      types[TYPE_NAME[typeUrl]] = ts;
-    }
-    const s: ProxyStatus = {
-      id: this.id,
-      protocol: 'delta',
-      podName: this.proxy?.podName ?? '',
-      namespace: this.proxy?.namespace ?? '',
-      connectedSince: this.connectedSince,
-      configRevision: this.#gen.configRevision,
-      inSync: this.inSync(),
-      types,
-    };
-    if (this.#gen.error) s.generationError = this.#gen.error;
-    return s;
+  protected resourceNames(st: DeltaTypeState): string[] | undefined {
+    return st.wildcard ? undefined : [...st.names].sort();
   }
 
   /** The resources the proxy holds per type (those the server sent; versions it only reported are left out). */
   sent(): Map<ServedTypeUrl, SentType> {
     const out = new Map<ServedTypeUrl, SentType>();
-    for (const [typeUrl, st] of this.#types) {
+    for (const [typeUrl, st] of this.types) {
       if (st.sentVersion === undefined) continue;
       const items = [...st.held.values()]
         .filter((h): h is EncodedItem => 'json' in h)
         .sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
-      out.set(typeUrl, { version: st.sentVersion, at: st.sentAt ?? this.connectedSince, items });
+      out.set(typeUrl, { version: st.sentVersion, at: this.sentAtText(st), items });
     }
     return out;
   }
-}
-
-function stateOf(st: DeltaTypeState): SyncState {
-  if (st.sentVersion === undefined) return 'NOT_SENT';
-  if (st.lastNack && st.lastNack.nonce === st.sentNonce) return 'NACKED';
-  return st.ackedNonce === st.sentNonce ? 'SYNCED' : 'STALE';
 }

@@ -3,13 +3,14 @@
  * stream and every response that carries it: each resource becomes an `Any` with a content hash,
  * plus its ready-made `resources` field bytes for a DiscoveryResponse and for a
  * DeltaDiscoveryResponse. A response body is the concatenation of those shared buffers, built once
- * per version (state of the world) or per change set (delta); each stream only appends its nonce,
- * and streams sent a response in the same push cycle share the stamped bytes.
+ * per version (state of the world) or per change set (delta); a push cycle stamps it once with its
+ * nonce and gRPC framing, and every stream sent that response in the cycle writes the same buffer.
  * Versions are content hashes, so equal content means equal version.
  */
 import { createHash } from 'node:crypto';
 import { type AnyMessage, encodeResource, TypeUrl } from '@sluice/xds';
 import type { EnvoyObject, GeneratedResources, NameTable } from '../translate/types.js';
+import { grpcFrame } from './grpc-transport.js';
 import { resourcesOfType, type ServedTypeUrl } from './resource-types.js';
 import { anyBytes, bytesField, stringField, stringsField } from './wire.js';
 
@@ -33,7 +34,7 @@ export interface EncodedSelection {
   byName?: Map<string, EncodedItem>;
   /** Serialized DiscoveryResponse without nonce; created on first send. */
   body?: Buffer;
-  /** The body with the nonce of the current push cycle, shared by every stream sent it in that cycle. */
+  /** The framed body with the nonce of the current push cycle, shared by every stream sent it in that cycle. */
   stamped?: { nonce: string; bytes: Buffer };
   /** Delta change sets from a previous selection's version to this one, shared by streams. */
   deltas?: Map<string, DeltaChange>;
@@ -307,28 +308,26 @@ export function deltaBody(typeUrl: ServedTypeUrl, version: string, change: Delta
   return change.body;
 }
 
-/** Appends the `nonce` field (5 in both response messages, length-delimited) to a serialized body. */
-export function withNonce(body: Buffer, nonce: string): Buffer {
-  return Buffer.concat([body, stringField(5, nonce)]);
+/**
+ * The gRPC message (5-byte length prefix included) of a body with the `nonce` field (5 in both
+ * response messages) appended: what the transport writes as is.
+ */
+export function framedWithNonce(body: Buffer, nonce: string): Buffer {
+  return grpcFrame(body, stringField(5, nonce));
 }
 
-/** A response already serialized; the server's serializer passes its bytes through. */
-export class SerializedResponse {
-  constructor(readonly bytes: Buffer) {}
-}
-
-/** The response bytes for a nonce, reusing the last stamping when the nonce is the same. */
+/** The framed response for a nonce, reusing the last stamping when the nonce is the same. */
 export function stampedResponse(typeUrl: ServedTypeUrl, sel: EncodedSelection, nonce: string): Buffer {
   if (sel.stamped?.nonce === nonce) return sel.stamped.bytes;
-  const bytes = withNonce(responseBody(typeUrl, sel), nonce);
+  const bytes = framedWithNonce(responseBody(typeUrl, sel), nonce);
   sel.stamped = { nonce, bytes };
   return bytes;
 }
 
-/** The delta response bytes for a nonce, shared by the streams sent the same change in one cycle. */
+/** The framed delta response for a nonce, shared by the streams sent the same change in one cycle. */
 export function stampedDelta(typeUrl: ServedTypeUrl, version: string, change: DeltaChange, nonce: string): Buffer {
   if (change.stamped?.nonce === nonce) return change.stamped.bytes;
-  const bytes = withNonce(deltaBody(typeUrl, version, change), nonce);
+  const bytes = framedWithNonce(deltaBody(typeUrl, version, change), nonce);
   change.stamped = { nonce, bytes };
   return bytes;
 }

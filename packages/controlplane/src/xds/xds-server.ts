@@ -7,17 +7,15 @@
  * status tracking: `statuses()`, `waitForAcks()` and `configDump()` cover every stream.
  * `close()` ends streams and stops gracefully; `destroy()` stops at once. Both are idempotent.
  */
-import type net from 'node:net';
-import * as grpc from '@grpc/grpc-js';
-import { adsService, type DiscoveryRequest } from '@sluice/xds';
+import { adsService } from '@sluice/xds';
 import type { Registry } from 'prom-client';
 import type { ConfigSnapshot } from '../translate/types.js';
 import { configDump } from './config-dump.js';
 import type { ConfigSource } from './config-source.js';
 import { DeltaStream } from './delta-stream.js';
-import type { DeltaDiscoveryRequest } from './delta-types.js';
-import { rotateEncodingCache, SerializedResponse } from './encoded-resources.js';
+import { rotateEncodingCache } from './encoded-resources.js';
 import { XdsListenError, XdsServerClosedError } from './errors.js';
+import { type GrpcCall, type GrpcMethod, GrpcStatus, GrpcStreamServer } from './grpc-transport.js';
 import { silentLogger, type XdsLogger } from './logger.js';
 import { createXdsMetrics, type XdsMetrics } from './metrics.js';
 import { ProxyStream } from './proxy-stream.js';
@@ -45,6 +43,17 @@ interface AckWaiter {
   timer: NodeJS.Timeout;
 }
 
+/** A push to every stream, done in slices. */
+interface PushCycle {
+  streams: XdsStream[];
+  next: number;
+  /** Time spent in the slices so far (not counting the waits between them). */
+  spentMs: number;
+}
+
+/** Longest stretch a push runs before letting I/O (writes out, ACKs in) through. */
+const PUSH_SLICE_MS = 4;
+
 function revisionAtLeast(a: string, b: string): boolean {
   if (/^\d+$/.test(a) && /^\d+$/.test(b)) return BigInt(a) >= BigInt(b);
   return a === b;
@@ -61,17 +70,17 @@ export class XdsServer {
   readonly #byId = new Map<string, Set<XdsStream>>();
   readonly #waiters = new Set<AckWaiter>();
   readonly #revisions: string[] = [];
-  #server: grpc.Server | undefined;
+  #server: GrpcStreamServer | undefined;
   #current: { snapshot: ConfigSnapshot; seq: number } | undefined;
+  /** The push in progress, if any. */
+  #cycle: PushCycle | undefined;
   #unsubscribe: (() => void) | undefined;
   #debounceTimer: NodeJS.Timeout | undefined;
   #burstStart = 0;
   #ready: Promise<void> | undefined;
+  #isReady = false;
   #closed = false;
   #requestNonce = 0;
-  /** Accepted TCP connections, so destroy() can drop those whose peer vanished (no FIN will come). */
-  readonly #sockets = new Set<net.Socket>();
-  readonly #trackedServers = new WeakSet<object>();
   #onDestroyed: (() => void) | undefined;
 
   constructor(opts: XdsServerOptions) {
@@ -93,49 +102,34 @@ export class XdsServer {
     if (this.#server) throw new XdsListenError('XdsServer.listen: already listening');
     if (addresses.length === 0) throw new XdsListenError('XdsServer.listen: give at least one address');
     this.#start();
-    const server = new grpc.Server({ 'grpc.max_send_message_length': -1, 'grpc.max_receive_message_length': 16 << 20 });
-    server.addService(serializedAdsService(), {
-      StreamAggregatedResources: (call: grpc.ServerDuplexStream<DiscoveryRequest, SerializedResponse>) =>
-        this.#onStream(call, (ctx) => new ProxyStream(call, ctx)),
-      DeltaAggregatedResources: (call: grpc.ServerDuplexStream<DeltaDiscoveryRequest, SerializedResponse>) =>
-        this.#onStream(call, (ctx) => new DeltaStream(call, ctx)),
-    });
+    const methods = new Map<string, GrpcMethod>();
+    for (const def of Object.values(adsService())) {
+      const delta = def.path.endsWith('/DeltaAggregatedResources');
+      methods.set(def.path, {
+        deserialize: def.requestDeserialize,
+        handler: (call) =>
+          this.#onStream(call, (ctx) => (delta ? new DeltaStream(call, ctx) : new ProxyStream(call, ctx))),
+      });
+    }
+    const server = new GrpcStreamServer(methods, { maxReceiveMessageLength: 16 << 20 });
     this.#server = server;
     let bound = port;
     for (const address of addresses) {
       const host = address.includes(':') ? `[${address}]` : address;
-      bound = await new Promise<number>((resolve, reject) => {
-        server.bindAsync(`${host}:${bound}`, grpc.ServerCredentials.createInsecure(), (err, p) =>
-          err ? reject(new XdsListenError(`cannot listen on ${host}:${bound}: ${err.message}`)) : resolve(p),
-        );
-      });
+      try {
+        bound = await server.listen(address, bound);
+      } catch (err) {
+        throw new XdsListenError(`cannot listen on ${host}:${bound}: ${(err as Error).message}`);
+      }
     }
-    this.#trackConnections(server);
     return bound;
-  }
-
-  /**
-   * grpc-js keeps an HTTP/2 session whose peer's namespace was removed open for as long as the
-   * kernel retries its FIN (minutes), even through forceShutdown. Track the raw sockets so destroy()
-   * can close them. Uses grpc-js's http2Servers map; without it, destroy() is only as good as grpc-js.
-   */
-  #trackConnections(server: grpc.Server): void {
-    const servers = (server as unknown as { http2Servers?: Map<net.Server, unknown> }).http2Servers;
-    if (!(servers instanceof Map)) return;
-    for (const http2Server of servers.keys()) {
-      if (this.#trackedServers.has(http2Server)) continue;
-      this.#trackedServers.add(http2Server);
-      http2Server.on('connection', (socket: net.Socket) => {
-        this.#sockets.add(socket);
-        socket.once('close', () => this.#sockets.delete(socket));
-      });
-    }
   }
 
   #start(): void {
     if (this.#ready) return;
     this.#unsubscribe = this.#source.onChange(() => this.#scheduleProcess());
     this.#ready = this.#source.ready().then(() => {
+      this.#isReady = true;
       if (!this.#current) this.#process();
     });
   }
@@ -161,16 +155,36 @@ export class XdsServer {
     this.#current = { snapshot, seq };
     this.#revisions[seq] = snapshot.revision;
     rotateEncodingCache();
+    this.#cycle = { streams: [...this.#streams], next: 0, spentMs: 0 };
+    this.#pushSlice(this.#cycle);
+  }
+
+  /**
+   * Pushes to the cycle's streams for up to {@link PUSH_SLICE_MS}, then yields to the event loop
+   * and continues: the responses of a slice go out (and proxies start acking them) while the next
+   * slice is generated, and requests are not held up behind a push to every proxy. A newer cycle
+   * replaces an unfinished one (it covers every stream again; streams already current send nothing).
+   */
+  #pushSlice(cycle: PushCycle): void {
+    if (this.#cycle !== cycle || this.#closed) return;
     const started = performance.now();
-    for (const s of this.#streams) s.push();
-    this.metrics.pushDuration.observe((performance.now() - started) / 1000);
+    const { streams } = cycle;
+    while (cycle.next < streams.length) {
+      const s = streams[cycle.next++] as XdsStream;
+      if (!s.closed) s.push();
+      if ((cycle.next & 15) === 0 && performance.now() - started > PUSH_SLICE_MS) break;
+    }
+    cycle.spentMs += performance.now() - started;
+    if (cycle.next < streams.length) {
+      setImmediate(() => this.#pushSlice(cycle));
+      return;
+    }
+    this.#cycle = undefined;
+    this.metrics.pushDuration.observe(cycle.spentMs / 1000);
     this.#checkWaiters();
   }
 
-  #onStream(
-    call: grpc.ServerDuplexStream<unknown, SerializedResponse>,
-    create: (ctx: StreamContext) => XdsStream,
-  ): void {
+  #onStream(call: GrpcCall, create: (ctx: StreamContext) => XdsStream): void {
     const stream = create({
       current: () => this.#current!,
       nonce: (push) => (push ? `p${this.#current?.seq ?? 0}` : `r${++this.#requestNonce}`),
@@ -179,7 +193,16 @@ export class XdsServer {
     });
     this.#streams.add(stream);
     this.metrics.connected.set(this.#streams.size);
-    let queue = this.#ready ?? Promise.resolve();
+    // Requests wait for the source's first snapshot; after that they are handled as they arrive.
+    let backlog: unknown[] | undefined;
+    if (!this.#isReady) {
+      backlog = [];
+      void this.#ready?.then(() => {
+        const queued = backlog ?? [];
+        backlog = undefined;
+        for (const req of queued) handle(req);
+      });
+    }
     const end = () => {
       if (stream.closed) return;
       stream.closed = true;
@@ -190,32 +213,33 @@ export class XdsServer {
       this.metrics.connected.set(this.#streams.size);
       if (stream.proxy) this.#logger.info({ proxy: stream.id }, 'proxy disconnected');
     };
-    call.on('data', (req: unknown) => {
-      queue = queue.then(() => {
-        if (stream.closed || this.#closed) return;
-        try {
-          const known = stream.proxy !== undefined;
-          stream.handle(req);
-          if (!known && stream.proxy) {
-            const same = this.#byId.get(stream.id) ?? new Set();
-            same.add(stream);
-            this.#byId.set(stream.id, same);
-          }
-          stream.afterRequest();
-          this.#checkWaiters(stream);
-        } catch (err) {
-          const e = err as Error & { code?: string };
-          this.#logger.warn({ proxy: stream.id, err: e.message }, 'ending stream');
-          call.emit('error', { code: grpc.status.INVALID_ARGUMENT, details: e.message });
-          end();
+    const handle = (req: unknown) => {
+      if (stream.closed || this.#closed) return;
+      try {
+        const known = stream.proxy !== undefined;
+        stream.handle(req);
+        if (!known && stream.proxy) {
+          const same = this.#byId.get(stream.id) ?? new Set();
+          same.add(stream);
+          this.#byId.set(stream.id, same);
         }
-      });
+        stream.afterRequest();
+        this.#checkWaiters(stream);
+      } catch (err) {
+        const e = err as Error;
+        this.#logger.warn({ proxy: stream.id, err: e.message }, 'ending stream');
+        call.finish(GrpcStatus.INVALID_ARGUMENT, e.message);
+        end();
+      }
+    };
+    call.on('data', (req: unknown) => {
+      if (backlog) backlog.push(req);
+      else handle(req);
     });
     call.on('end', () => {
       end();
       call.end();
     });
-    call.on('error', end);
     call.on('cancelled', end);
     call.on('close', end);
   }
@@ -319,7 +343,7 @@ export class XdsServer {
     if (server) {
       await new Promise<void>((resolve) => {
         this.#onDestroyed = resolve;
-        server.tryShutdown(() => resolve());
+        void server.close().then(resolve);
       });
     }
     this.#server = undefined;
@@ -328,10 +352,8 @@ export class XdsServer {
   /** Stops at once, cancelling every stream. Idempotent. */
   destroy(): void {
     if (!this.#closed) this.#shutdownState();
-    this.#server?.forceShutdown();
+    this.#server?.destroy();
     this.#server = undefined;
-    for (const socket of this.#sockets) socket.destroy();
-    this.#sockets.clear();
     this.#onDestroyed?.();
   }
 
@@ -342,18 +364,4 @@ export class XdsServer {
     this.#unsubscribe?.();
     for (const w of [...this.#waiters]) this.#finishWaiter(w);
   }
-}
-
-/** The ADS service definition with a serializer that passes pre-serialized responses through. */
-function serializedAdsService(): grpc.ServiceDefinition {
-  const base = adsService();
-  const out: Record<string, grpc.MethodDefinition<unknown, unknown>> = {};
-  for (const [name, def] of Object.entries(base)) {
-    const orig = def.responseSerialize;
-    out[name] = {
-      ...def,
-      responseSerialize: (value: unknown) => (value instanceof SerializedResponse ? value.bytes : orig(value)),
-    };
-  }
-  return out as grpc.ServiceDefinition;
 }
