@@ -9,7 +9,7 @@
  *   node --import tsx bench/proxy/sluice-proxy-process.ts ECHO_PORT SINK_PORT
  * Prints {"echo": port, "sink": port} once both listen.
  */
-import { Proxy as SluiceProxy } from '@sluice/proxy';
+import { Proxy as SluiceProxy, TestRoutes } from '@sluice/proxy';
 import { TypeUrl } from '@sluice/xds';
 
 const [echoPort, sinkPort] = process.argv.slice(2).map(Number) as [number, number];
@@ -74,6 +74,9 @@ function snapshot(port: number) {
 }
 
 async function start(port: number): Promise<number> {
+  // The load generator connects from 127.0.0.1: that source's original destination is the server.
+  const routes = new TestRoutes();
+  routes.set('127.0.0.1', { address: '127.0.0.1', port, family: 4 });
   const proxy = new SluiceProxy({
     outboundPort: 0,
     inboundPort: false,
@@ -81,7 +84,7 @@ async function start(port: number): Promise<number> {
     statsPort: false,
     bindAddress: '127.0.0.1',
     accessLogWrite: () => {},
-    originalDstForTesting: () => ({ address: '127.0.0.1', port, family: 4 }),
+    originalDstForTesting: routes,
   });
   await proxy.start();
   const r = await proxy.applySnapshot(snapshot(port) as never, 'bench');

@@ -7,7 +7,7 @@
     },
     {
       "target_name": "byte_relay",
-      "sources": ["byte_relay_engine.c", "byte_relay_napi.c"],
+      "sources": ["byte_relay_engine.c", "byte_relay_napi.c", "decision_table.c"],
       "cflags": ["-O2", "-Wall", "-Wextra", "-Wno-unused-parameter", "-pthread"],
       "ldflags": ["-pthread"]
     }

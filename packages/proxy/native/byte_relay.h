@@ -1,9 +1,11 @@
 /* The native byte path of the Sluice proxy: one or more epoll threads per process (the first
- * accepts captured connections and hands each to the thread its id names) that take connections, connects upstream when JavaScript has decided, and relays bytes both ways
- * (recv/send through one reused buffer; a direction that cannot write parks its buffer and stops
- * reading, so backpressure holds by construction). JavaScript keeps every decision; this thread only
- * moves bytes and reports what happened. See byte_relay_engine.c (thread) and byte_relay_napi.c
- * (the JavaScript surface). */
+ * accepts captured connections and hands each to the thread its id names) that connect upstream
+ * and relay bytes both ways (recv/send through one reused buffer; a direction that cannot write
+ * parks its buffer and stops reading, so backpressure holds by construction). The accepting thread
+ * decides a connection itself when its listener holds a decision table compiled by TypeScript
+ * (decision_table.h) and the table can answer; otherwise TypeScript decides and says what to do.
+ * Every connection is reported either way. See byte_relay_engine.c (threads) and
+ * byte_relay_napi.c (the JavaScript surface). */
 #ifndef SLUICE_BYTE_RELAY_H
 #define SLUICE_BYTE_RELAY_H
 
@@ -34,6 +36,22 @@ enum end_reason {
 
 enum event_type { EV_ACCEPTED = 1, EV_ENDED = 2 };
 
+/* relay_event.flags of an accept decided on the relay thread */
+enum accept_flags { AF_BLACKHOLED = 1, AF_OVERFLOW = 2, AF_CONNECTING = 4 };
+
+/* Open upstream connections per cluster slot, shared with JavaScript (an external ArrayBuffer that
+ * src/upstream/cluster-table.ts counts in too); freed when JavaScript and every user let go. */
+struct relay_counters {
+  int refs;
+  uint32_t n;
+  int32_t *v;
+};
+struct relay_counters *relay_counters_new(uint32_t n);
+void relay_counters_ref(struct relay_counters *c);
+void relay_counters_unref(struct relay_counters *c);
+
+struct dt_table;
+
 /* One report to JavaScript. Strings are formatted on the relay thread. */
 struct relay_event {
   int type;
@@ -48,6 +66,8 @@ struct relay_event {
   char odst[ADDR_TEXT];
   int odst_port;
   int odst_family; /* 0: not redirected */
+  /* decided on the relay thread: the decision index in table generation `gen`, else -1 */
+  int32_t decided, gen, ep, flags;
   /* EV_ENDED */
   int reason;
   int err;
@@ -70,7 +90,9 @@ enum cmd_type {
   CMD_LISTEN,   /* start accepting on a listening fd */
   CMD_UNLISTEN, /* stop accepting and close the listening fd */
   CMD_STOP,
-  CMD_OWN /* engine 0 hands an accepted connection to the engine that owns its id */
+  CMD_OWN,       /* engine 0 hands an accepted connection to the engine that owns its id */
+  CMD_TABLE,     /* a listener's decision table (NULL: JavaScript decides) */
+  CMD_TEST_ROUTE /* tests: the original destination of connections from a source address */
 };
 
 struct relay_cmd {
@@ -84,6 +106,13 @@ struct relay_cmd {
   uint32_t initial_len;
   int fd_down, fd_up;
   int listener_id;
+  /* CMD_OWN with connect_now: connect at once (decided on the accepting thread) */
+  int connect_now;
+  int32_t slot;
+  struct relay_counters *counters; /* CMD_OWN, CMD_TABLE: one reference each */
+  struct dt_table *table;          /* CMD_TABLE */
+  int32_t gen;                     /* CMD_TABLE */
+  uint32_t src_ip;                 /* CMD_TEST_ROUTE (host order) */
   struct relay_cmd *next;
 };
 

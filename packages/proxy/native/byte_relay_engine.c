@@ -22,6 +22,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "decision_table.h"
 #include "id_map.h"
 
 #define SO_ORIGINAL_DST_OPT 80
@@ -52,13 +53,26 @@ struct pair {
   char *initial;
   uint32_t initial_len;
   char up_local[ADDR_TEXT];
+  int32_t slot;                    /* cluster slot counted in counters, when counters is set */
+  struct relay_counters *counters; /* decided on the relay thread: one open connection counted */
   struct pair *prev, *next; /* live list */
   struct pair *grave_next;
+};
+
+struct test_route {
+  uint32_t src;
+  struct sockaddr_in dst;
 };
 
 struct listener {
   int id;
   int fd;
+  struct dt_table *table; /* NULL: JavaScript decides every connection */
+  int32_t gen;
+  struct relay_counters *counters;
+  struct test_route *routes; /* tests: original destinations by source address (else SO_ORIGINAL_DST) */
+  uint32_t n_routes;
+  int use_routes;
   struct listener *next;
 };
 
@@ -78,6 +92,7 @@ struct engine {
   struct pair *live;
   struct pair *grave;
   struct listener *listeners;
+  struct listener *dead_listeners;
   char *buf;
   char *free_bufs[FREE_BUFFERS_KEPT];
   int free_count;
@@ -104,6 +119,38 @@ static int64_t clock_ms(void) {
   struct timespec ts;
   clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
   return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+struct relay_counters *relay_counters_new(uint32_t n) {
+  struct relay_counters *c = calloc(1, sizeof *c);
+  if (!c) return NULL;
+  c->v = calloc(n ? n : 1, sizeof *c->v);
+  if (!c->v) {
+    free(c);
+    return NULL;
+  }
+  c->n = n;
+  c->refs = 1;
+  return c;
+}
+
+void relay_counters_ref(struct relay_counters *c) {
+  if (c) __atomic_add_fetch(&c->refs, 1, __ATOMIC_RELAXED);
+}
+
+void relay_counters_unref(struct relay_counters *c) {
+  if (c && __atomic_sub_fetch(&c->refs, 1, __ATOMIC_ACQ_REL) == 0) {
+    free(c->v);
+    free(c);
+  }
+}
+
+/* Gives back the cluster slot a pair decided on the relay thread holds. */
+static void release_slot(struct relay_counters **pc, int32_t slot) {
+  if (!*pc) return;
+  __atomic_sub_fetch(&(*pc)->v[slot], 1, __ATOMIC_RELAXED);
+  relay_counters_unref(*pc);
+  *pc = NULL;
 }
 
 static char *take_buffer(void) {
@@ -201,6 +248,7 @@ static void pair_end(struct pair *p, int reason, int err, int report) {
   }
   free(p->initial);
   p->initial = NULL;
+  release_slot(&p->counters, p->slot);
   pair_unlink(p);
 }
 
@@ -369,7 +417,147 @@ static void hand_off(void) {
   }
 }
 
+static void do_connect(struct relay_cmd *c);
+
+/* The original destination of an accepted connection: SO_ORIGINAL_DST, or the listener's test
+ * routes. 0 when the connection was not redirected. */
+static int original_dst(struct listener *l, int fd, const struct sockaddr_storage *peer, struct sockaddr_storage *out) {
+  memset(out, 0, sizeof *out);
+  if (l->use_routes) {
+    if (peer->ss_family != AF_INET) return 0;
+    uint32_t src = ntohl(((const struct sockaddr_in *)peer)->sin_addr.s_addr);
+    for (uint32_t i = 0; i < l->n_routes; i++) {
+      if (l->routes[i].src != src) continue;
+      memcpy(out, &l->routes[i].dst, sizeof l->routes[i].dst);
+      return 4;
+    }
+    return 0;
+  }
+  struct sockaddr_in v4;
+  socklen_t l4 = sizeof v4;
+  struct sockaddr_in6 v6;
+  socklen_t l6 = sizeof v6;
+  if (getsockopt(fd, SOL_IP, SO_ORIGINAL_DST_OPT, &v4, &l4) == 0 && v4.sin_family == AF_INET) {
+    memcpy(out, &v4, sizeof v4);
+    return 4;
+  }
+  if (getsockopt(fd, SOL_IPV6, SO_ORIGINAL_DST_OPT, &v6, &l6) == 0 && v6.sin6_family == AF_INET6) {
+    memcpy(out, &v6, sizeof v6);
+    return 6;
+  }
+  return 0;
+}
+
+static int same_endpoint(const struct sockaddr_storage *a, const struct sockaddr_storage *b) {
+  if (a->ss_family != b->ss_family) return 0;
+  if (a->ss_family == AF_INET) {
+    const struct sockaddr_in *x = (const void *)a, *y = (const void *)b;
+    return x->sin_port == y->sin_port && x->sin_addr.s_addr == y->sin_addr.s_addr;
+  }
+  const struct sockaddr_in6 *x = (const void *)a, *y = (const void *)b;
+  return x->sin6_port == y->sin6_port && !memcmp(&x->sin6_addr, &y->sin6_addr, sizeof x->sin6_addr);
+}
+
+/* The IPv4 address (host order) of an original destination, IPv4-mapped IPv6 included; 0 when IPv6. */
+static int odst_v4(const struct sockaddr_storage *ss, uint32_t *ip, int *port) {
+  if (ss->ss_family == AF_INET) {
+    const struct sockaddr_in *a = (const void *)ss;
+    *ip = ntohl(a->sin_addr.s_addr);
+    *port = ntohs(a->sin_port);
+    return 1;
+  }
+  const struct sockaddr_in6 *a = (const void *)ss;
+  if (!IN6_IS_ADDR_V4MAPPED(&a->sin6_addr)) return 0;
+  memcpy(ip, &a->sin6_addr.s6_addr[12], 4);
+  *ip = ntohl(*ip);
+  *port = ntohs(a->sin6_port);
+  return 1;
+}
+
+/* Decides an accepted connection with the listener's table. Returns the decision index (event
+ * fields set, the connection closed or connecting), or -1 when JavaScript decides. */
+static int32_t decide_here(struct listener *l, uint64_t id, int fd, int redirected, const struct sockaddr_storage *odst,
+                           struct relay_event *e) {
+  const struct dt_table *t = l->table;
+  int32_t idx;
+  uint32_t ip = 0;
+  int port = 0;
+  if (!redirected) idx = t->capture_idx;
+  else if (!odst_v4(odst, &ip, &port)) return -1;
+  else idx = dt_decide(t, ip, port);
+  if (idx < 0) return -1;
+  struct dt_decision *d = &t->decisions[idx];
+  if (d->action == DA_JS) return -1;
+  e->decided = idx;
+  e->gen = l->gen;
+  if (d->action == DA_BLACKHOLE) {
+    close(fd);
+    e->flags = AF_BLACKHOLED;
+    return idx;
+  }
+  struct relay_counters *counters = NULL;
+  if (d->slot >= 0 && l->counters && (uint32_t)d->slot < l->counters->n) {
+    int32_t open = __atomic_add_fetch(&l->counters->v[d->slot], 1, __ATOMIC_RELAXED);
+    if (open > d->max_conn) {
+      __atomic_sub_fetch(&l->counters->v[d->slot], 1, __ATOMIC_RELAXED);
+      close(fd);
+      e->flags = AF_OVERFLOW;
+      return idx;
+    }
+    counters = l->counters;
+    relay_counters_ref(counters);
+  }
+  struct relay_cmd c;
+  memset(&c, 0, sizeof c);
+  c.id = id;
+  c.fd_down = fd;
+  c.connect_now = 1;
+  c.slot = d->slot;
+  c.counters = counters;
+  c.connect_ms = (uint32_t)d->connect_ms;
+  c.idle_ms = (uint32_t)d->idle_ms;
+  c.max_ms = (uint32_t)d->max_ms;
+  c.keepalive_s = d->keepalive_s;
+  struct sockaddr_in *a = (struct sockaddr_in *)&c.addr;
+  if (d->action == DA_ORIGINAL) {
+    if (odst->ss_family == AF_INET6 && redirected) {
+      memcpy(&c.addr, odst, sizeof(struct sockaddr_in6));
+      c.addr_len = sizeof(struct sockaddr_in6);
+    } else {
+      a->sin_family = AF_INET;
+      a->sin_addr.s_addr = htonl(ip);
+      a->sin_port = htons((uint16_t)port);
+      c.addr_len = sizeof *a;
+    }
+  } else {
+    uint32_t k = d->rr++ % (uint32_t)d->ep_count;
+    const struct dt_endpoint *ep = &t->endpoints[d->ep_start + (int32_t)k];
+    e->ep = d->ep_start + (int32_t)k;
+    a->sin_family = AF_INET;
+    a->sin_addr.s_addr = htonl(ep->ip);
+    a->sin_port = htons((uint16_t)ep->port);
+    c.addr_len = sizeof *a;
+  }
+  e->flags = AF_CONNECTING;
+  int owner = (int)(id % (uint64_t)thread_count);
+  if (owner == E->index) {
+    struct pair *p = pair_new(id);
+    p->s[0].fd = fd;
+    p->slot = c.slot;
+    p->counters = c.counters;
+    do_connect(&c);
+  } else {
+    struct relay_cmd *h = malloc(sizeof *h);
+    *h = c;
+    h->type = CMD_OWN;
+    h->next = E->handoff[owner];
+    E->handoff[owner] = h;
+  }
+  return idx;
+}
+
 static void accept_some(struct listener *l) {
+  if (l->fd < 0) return;
   for (int i = 0; i < ACCEPT_BATCH; i++) {
     struct sockaddr_storage peer;
     socklen_t pl = sizeof peer;
@@ -378,6 +566,23 @@ static void accept_some(struct listener *l) {
     int one = 1;
     setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
     uint64_t id = relay_engine_next_id();
+    struct relay_event *e = push_event(EV_ACCEPTED, id);
+    e->listener_id = l->id;
+    e->fd = fd;
+    e->decided = e->gen = e->ep = -1;
+    e->flags = 0;
+    format_addr(&peer, e->peer, &e->peer_port);
+    struct sockaddr_storage local;
+    socklen_t ll = sizeof local;
+    if (getsockname(fd, (struct sockaddr *)&local, &ll) == 0) format_addr(&local, e->local, &e->local_port);
+    else local.ss_family = AF_UNSPEC, e->local[0] = 0, e->local_port = 0;
+    struct sockaddr_storage odst;
+    e->odst_family = original_dst(l, fd, &peer, &odst);
+    if (e->odst_family) format_addr(&odst, e->odst, &e->odst_port);
+    if (l->table) {
+      int redirected = e->odst_family != 0 && !same_endpoint(&odst, &local);
+      if (decide_here(l, id, fd, redirected, &odst, e) >= 0) continue;
+    }
     int owner = (int)(id % (uint64_t)thread_count);
     if (owner == E->index) {
       pair_new(id)->s[0].fd = fd;
@@ -390,26 +595,6 @@ static void accept_some(struct listener *l) {
       c->fd_down = fd;
       c->next = E->handoff[owner];
       E->handoff[owner] = c;
-    }
-    struct relay_event *e = push_event(EV_ACCEPTED, id);
-    e->listener_id = l->id;
-    e->fd = fd;
-    format_addr(&peer, e->peer, &e->peer_port);
-    struct sockaddr_storage local;
-    socklen_t ll = sizeof local;
-    if (getsockname(fd, (struct sockaddr *)&local, &ll) == 0) format_addr(&local, e->local, &e->local_port);
-    else e->local[0] = 0, e->local_port = 0;
-    e->odst_family = 0;
-    struct sockaddr_in v4;
-    socklen_t l4 = sizeof v4;
-    struct sockaddr_in6 v6;
-    socklen_t l6 = sizeof v6;
-    if (getsockopt(fd, SOL_IP, SO_ORIGINAL_DST_OPT, &v4, &l4) == 0 && v4.sin_family == AF_INET) {
-      format_addr((struct sockaddr_storage *)&v4, e->odst, &e->odst_port);
-      e->odst_family = 4;
-    } else if (getsockopt(fd, SOL_IPV6, SO_ORIGINAL_DST_OPT, &v6, &l6) == 0 && v6.sin6_family == AF_INET6) {
-      format_addr((struct sockaddr_storage *)&v6, e->odst, &e->odst_port);
-      e->odst_family = 6;
     }
   }
 }
@@ -466,6 +651,13 @@ static void do_adopt(struct relay_cmd *c) {
   start_relaying(p);
 }
 
+static void listener_free(struct listener *l) {
+  dt_free(l->table);
+  relay_counters_unref(l->counters);
+  free(l->routes);
+  free(l);
+}
+
 static void run_command(struct relay_cmd *c) {
   struct pair *p;
   switch (c->type) {
@@ -476,7 +668,47 @@ static void run_command(struct relay_cmd *c) {
       do_adopt(c);
       return;
     case CMD_OWN:
-      pair_new(c->id)->s[0].fd = c->fd_down;
+      p = pair_new(c->id);
+      p->s[0].fd = c->fd_down;
+      if (c->connect_now) {
+        p->slot = c->slot;
+        p->counters = c->counters;
+        c->counters = NULL;
+        do_connect(c);
+      }
+      return;
+    case CMD_TABLE:
+      for (struct listener *l = E->listeners; l; l = l->next) {
+        if (l->id != c->listener_id) continue;
+        dt_free(l->table);
+        relay_counters_unref(l->counters);
+        l->table = c->table;
+        l->gen = c->gen;
+        l->counters = c->counters;
+        c->table = NULL;
+        c->counters = NULL;
+        break;
+      }
+      dt_free(c->table); /* the listener is gone */
+      relay_counters_unref(c->counters);
+      return;
+    case CMD_TEST_ROUTE:
+      for (struct listener *l = E->listeners; l; l = l->next) {
+        if (l->id != c->listener_id) continue;
+        l->use_routes = 1;
+        if (c->addr.ss_family != AF_INET) return; /* only switches the listener to test routes */
+        uint32_t i = 0;
+        while (i < l->n_routes && l->routes[i].src != c->src_ip) i++;
+        if (i == l->n_routes) {
+          struct test_route *r = realloc(l->routes, (l->n_routes + 1) * sizeof *r);
+          if (!r) return;
+          l->routes = r;
+          l->n_routes++;
+        }
+        l->routes[i].src = c->src_ip;
+        memcpy(&l->routes[i].dst, &c->addr, sizeof l->routes[i].dst);
+        return;
+      }
       return;
     case CMD_DISCARD:
       p = id_map_get(&E->pairs, c->id);
@@ -509,7 +741,9 @@ static void run_command(struct relay_cmd *c) {
         struct listener *l = *pl;
         *pl = l->next;
         close(l->fd); /* also leaves the epoll set */
-        free(l);
+        l->fd = -1;   /* an event of this batch may still name it: freed after the batch */
+        l->next = E->dead_listeners;
+        E->dead_listeners = l;
         return;
       }
       return;
@@ -578,11 +812,14 @@ static void *engine_main(void *arg) {
     else if (E->next_check) timeout = E->next_check > E->now_ms ? (int)(E->next_check - E->now_ms) + 1 : 0;
     int n = epoll_wait(E->ep, evs, MAX_EVENTS, timeout);
     E->now_ms = clock_ms();
+    /* Commands first: a table or test route submitted before a client connected applies to it. */
+    for (int i = 0; i < n; i++)
+      if ((unsigned)(evs[i].data.u64 & 3u) == TAG_WAKE) run_commands();
     for (int i = 0; i < n; i++) {
       uint64_t data = evs[i].data.u64;
       unsigned tag = (unsigned)(data & 3u);
       void *ptr = (void *)(uintptr_t)(data & ~(uint64_t)3u);
-      if (tag == TAG_WAKE) run_commands();
+      if (tag == TAG_WAKE) continue;
       else if (tag == TAG_LISTENER) accept_some(ptr);
       else on_pair_event(ptr, (int)tag, evs[i].events);
     }
@@ -601,6 +838,11 @@ static void *engine_main(void *arg) {
       E->grave = p->grave_next;
       free(p);
     }
+    while (E->dead_listeners) {
+      struct listener *l = E->dead_listeners;
+      E->dead_listeners = l->next;
+      listener_free(l);
+    }
     flush_events();
   }
   /* Stopping: every remaining pair ends, every listener closes. */
@@ -613,11 +855,16 @@ static void *engine_main(void *arg) {
     E->grave = p->grave_next;
     free(p);
   }
+  while (E->dead_listeners) {
+    struct listener *l = E->dead_listeners;
+    E->dead_listeners = l->next;
+    listener_free(l);
+  }
   while (E->listeners) {
     struct listener *l = E->listeners;
     E->listeners = l->next;
     close(l->fd);
-    free(l);
+    listener_free(l);
   }
   flush_events();
   free(E->buf);
@@ -702,7 +949,9 @@ static void submit_chain(struct engine *e, struct relay_cmd *head) {
 void relay_engine_submit(struct relay_cmd *cmd) {
   cmd->next = NULL;
   int t = 0;
-  if (cmd->type != CMD_LISTEN && cmd->type != CMD_UNLISTEN && cmd->type != CMD_STOP) t = (int)(cmd->id % (uint64_t)thread_count);
+  if (cmd->type != CMD_LISTEN && cmd->type != CMD_UNLISTEN && cmd->type != CMD_STOP && cmd->type != CMD_TABLE &&
+      cmd->type != CMD_TEST_ROUTE)
+    t = (int)(cmd->id % (uint64_t)thread_count);
   submit_chain(&engines[t], cmd);
 }
 
@@ -715,6 +964,9 @@ static void free_commands(struct relay_cmd *rest) {
     } else if (rest->type == CMD_LISTEN || rest->type == CMD_OWN) {
       close(rest->fd_down);
     }
+    if (rest->type == CMD_OWN && rest->counters) __atomic_sub_fetch(&rest->counters->v[rest->slot], 1, __ATOMIC_RELAXED);
+    relay_counters_unref(rest->counters);
+    dt_free(rest->table);
     free(rest->initial);
     free(rest);
     rest = next;

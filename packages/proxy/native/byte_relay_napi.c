@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include "byte_relay.h"
+#include "decision_table.h"
 
 static napi_threadsafe_function tsfn;
 static int next_listener_id = 1;
@@ -64,6 +65,12 @@ static void call_js(napi_env env, napi_value cb, void *ctx, void *data) {
         if (e->odst_family) {
           set_str(env, o, "dstAddress", e->odst);
           set_num(env, o, "dstPort", e->odst_port);
+        }
+        if (e->decided >= 0) {
+          set_num(env, o, "decided", e->decided);
+          set_num(env, o, "gen", e->gen);
+          set_num(env, o, "ep", e->ep);
+          set_num(env, o, "flags", e->flags);
         }
       } else {
         set_num(env, o, "reason", e->reason);
@@ -366,6 +373,142 @@ static napi_value js_adopt(napi_env env, napi_callback_info info) {
   return out;
 }
 
+static int get_table_spec(napi_env env, napi_value v, int32_t **data, uint32_t *len) {
+  napi_typedarray_type type;
+  size_t n;
+  void *p;
+  if (napi_get_typedarray_info(env, v, &type, &n, &p, NULL, NULL) != napi_ok || type != napi_int32_array) return 0;
+  *data = p;
+  *len = (uint32_t)n;
+  return 1;
+}
+
+static void counters_finalize(napi_env env, void *data, void *hint) {
+  (void)env;
+  (void)data;
+  relay_counters_unref(hint);
+}
+
+/* createCounters(n) -> { buffer: ArrayBuffer (n int32), handle } : open connections per cluster slot. */
+static napi_value js_create_counters(napi_env env, napi_callback_info info) {
+  size_t argc = 1;
+  napi_value argv[1], buf, handle, out;
+  uint32_t n;
+  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  if (argc < 1 || !get_u32(env, argv[0], &n) || n == 0 || n > (1u << 24)) {
+    napi_throw_type_error(env, "ERR_INVALID_ARG_TYPE", "createCounters(slots)");
+    return NULL;
+  }
+  struct relay_counters *c = relay_counters_new(n);
+  if (!c) {
+    napi_throw_error(env, "ERR_SLUICE_BYTE_RELAY", "out of memory");
+    return NULL;
+  }
+  /* One reference for the ArrayBuffer (dropped by its finalizer), one for the handle. */
+  relay_counters_ref(c);
+  CHECK(napi_create_external_arraybuffer(env, c->v, (size_t)n * sizeof *c->v, counters_finalize, c, &buf));
+  CHECK(napi_create_external(env, c, counters_finalize, c, &handle));
+  CHECK(napi_create_object(env, &out));
+  napi_set_named_property(env, out, "buffer", buf);
+  napi_set_named_property(env, out, "handle", handle);
+  return out;
+}
+
+/* setTable(listenerId, gen, spec: Int32Array | null, countersHandle | null) */
+static napi_value js_set_table(napi_env env, napi_callback_info info) {
+  size_t argc = 4;
+  napi_value argv[4];
+  int32_t listener, gen;
+  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  if (argc < 4 || napi_get_value_int32(env, argv[0], &listener) != napi_ok ||
+      napi_get_value_int32(env, argv[1], &gen) != napi_ok) {
+    napi_throw_type_error(env, "ERR_INVALID_ARG_TYPE", "setTable(listenerId, gen, spec, counters)");
+    return NULL;
+  }
+  struct dt_table *table = NULL;
+  int32_t *spec;
+  uint32_t len;
+  if (get_table_spec(env, argv[2], &spec, &len)) {
+    const char *why;
+    table = dt_build(spec, len, &why);
+    if (!table) {
+      napi_throw_error(env, "ERR_SLUICE_DECISION_TABLE", why ? why : "out of memory");
+      return NULL;
+    }
+  }
+  struct relay_counters *counters = NULL;
+  void *ext;
+  if (napi_get_value_external(env, argv[3], &ext) == napi_ok) counters = ext;
+  if (!relay_engine_running()) {
+    dt_free(table);
+    return NULL;
+  }
+  struct relay_cmd *c = calloc(1, sizeof *c);
+  c->type = CMD_TABLE;
+  c->listener_id = listener;
+  c->gen = gen;
+  c->table = table;
+  c->counters = table ? counters : NULL;
+  relay_counters_ref(c->counters);
+  relay_engine_submit(c);
+  return NULL;
+}
+
+/* testRoutes(listenerId, sourceIp?, dstIp?, dstPort?): the listener takes original destinations from
+ * routes by source address (tests); with a source, adds or replaces that route (IPv4 only). */
+static napi_value js_test_route(napi_env env, napi_callback_info info) {
+  size_t argc = 4;
+  napi_value argv[4];
+  int32_t listener;
+  char src[ADDR_TEXT], dst[ADDR_TEXT];
+  uint32_t port = 0;
+  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  if (argc < 1 || napi_get_value_int32(env, argv[0], &listener) != napi_ok) {
+    napi_throw_type_error(env, "ERR_INVALID_ARG_TYPE", "testRoute(listenerId, source, dst, port)");
+    return NULL;
+  }
+  if (!relay_engine_running()) return NULL;
+  struct relay_cmd *c = calloc(1, sizeof *c);
+  c->type = CMD_TEST_ROUTE;
+  c->listener_id = listener;
+  if (argc >= 4 && napi_get_value_string_utf8(env, argv[1], src, sizeof src, NULL) == napi_ok &&
+      napi_get_value_string_utf8(env, argv[2], dst, sizeof dst, NULL) == napi_ok && get_u32(env, argv[3], &port)) {
+    struct in_addr s4;
+    struct sockaddr_in *a = (struct sockaddr_in *)&c->addr;
+    if (inet_pton(AF_INET, src, &s4) == 1 && inet_pton(AF_INET, dst, &a->sin_addr) == 1) {
+      c->src_ip = ntohl(s4.s_addr);
+      a->sin_family = AF_INET;
+      a->sin_port = htons((uint16_t)port);
+    }
+  }
+  relay_engine_submit(c);
+  return NULL;
+}
+
+/* decideForTesting(spec: Int32Array, ipv4 (uint32), port) -> decision index or -2 (JavaScript decides) */
+static napi_value js_decide_for_testing(napi_env env, napi_callback_info info) {
+  size_t argc = 3;
+  napi_value argv[3], out;
+  int32_t *spec;
+  uint32_t len, ip, port;
+  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  if (argc < 3 || !get_table_spec(env, argv[0], &spec, &len) || !get_u32(env, argv[1], &ip) ||
+      !get_u32(env, argv[2], &port)) {
+    napi_throw_type_error(env, "ERR_INVALID_ARG_TYPE", "decideForTesting(spec, ip, port)");
+    return NULL;
+  }
+  const char *why;
+  struct dt_table *t = dt_build(spec, len, &why);
+  if (!t) {
+    napi_throw_error(env, "ERR_SLUICE_DECISION_TABLE", why ? why : "out of memory");
+    return NULL;
+  }
+  int32_t idx = dt_decide(t, ip, (int)port);
+  dt_free(t);
+  napi_create_int32(env, idx, &out);
+  return out;
+}
+
 static napi_value init(napi_env env, napi_value exports) {
   napi_property_descriptor props[] = {
       {"start", NULL, js_start, NULL, NULL, NULL, napi_default, NULL},
@@ -379,6 +522,10 @@ static napi_value init(napi_env env, napi_value exports) {
       {"release", NULL, js_release, NULL, NULL, NULL, napi_default, NULL},
       {"close", NULL, js_close, NULL, NULL, NULL, napi_default, NULL},
       {"adopt", NULL, js_adopt, NULL, NULL, NULL, napi_default, NULL},
+      {"createCounters", NULL, js_create_counters, NULL, NULL, NULL, napi_default, NULL},
+      {"setTable", NULL, js_set_table, NULL, NULL, NULL, napi_default, NULL},
+      {"testRoute", NULL, js_test_route, NULL, NULL, NULL, napi_default, NULL},
+      {"decideForTesting", NULL, js_decide_for_testing, NULL, NULL, NULL, napi_default, NULL},
   };
   napi_define_properties(env, exports, sizeof props / sizeof props[0], props);
   napi_add_env_cleanup_hook(env, cleanup_hook, NULL);

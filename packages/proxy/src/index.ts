@@ -19,6 +19,6 @@ export { AccessLog, formatText } from './observability/access-log.js';
 export type { HttpMetricLabels, TcpMetricLabels } from './observability/metrics.js';
 export { ProxyMetrics } from './observability/metrics.js';
 export type { ApplyResult, ProxyOptions, SnapshotInput } from './proxy.js';
-export { Proxy, ProxyOptionsError } from './proxy.js';
+export { Proxy, ProxyOptionsError, TestRoutes } from './proxy.js';
 export { SnapshotFileError } from './snapshot/snapshot-file.js';
 export * from './xds/resources.js';

@@ -7,7 +7,11 @@ import http from 'node:http';
 import net from 'node:net';
 import { adminHandler, buildConfigDump } from './admin/admin-server.js';
 import { type ActiveConnection, type ConnectionContext, redecide, serveConnection } from './connection/connection.js';
-import { serveNativeConnection } from './connection/native-connection.js';
+import {
+  type NativeTableEntry,
+  serveDecidedConnection,
+  serveNativeConnection,
+} from './connection/native-connection.js';
 import type { SourceWorkload } from './handoff.js';
 import { type LogLevel, type ProxyLogger, stderrLogger } from './logger.js';
 import {
@@ -16,6 +20,7 @@ import {
   byteEngineUnavailableReason,
   type NativeListener,
 } from './native/byte-engine.js';
+import { compileNativeTable } from './native/native-table.js';
 import { NativeAddonMissingError, originalDst as nativeOriginalDst } from './native/original-dst.js';
 import { AccessLog, type AccessLogEntry, type AccessLogFormat, type TcpLogClose } from './observability/access-log.js';
 import { ProxyMetrics } from './observability/metrics.js';
@@ -60,9 +65,12 @@ export interface ProxyOptions {
   onNameTable?: (table: NameTable) => void;
   /**
    * Test only: take a connection's original destination from this callback instead of
-   * SO_ORIGINAL_DST (so tests need no iptables). Return null for "not redirected".
+   * SO_ORIGINAL_DST (so tests need no iptables). Return null for "not redirected". A
+   * {@link TestRoutes} table (by source address) is consulted by the native relay thread as well,
+   * so connections are decided there as with SO_ORIGINAL_DST; with a callback JavaScript decides
+   * every connection.
    */
-  originalDstForTesting?: (conn: ConnectionAddresses) => OriginalDestination | null;
+  originalDstForTesting?: ((conn: ConnectionAddresses) => OriginalDestination | null) | TestRoutes;
   /**
    * Byte path of TCP connections: `native` (the relay thread of the byte_relay addon: accept, connect
    * and relay outside the event loop; decisions stay in TypeScript), `js` (Node sockets), or `auto`
@@ -77,6 +85,32 @@ export interface ProxyOptions {
   relayThreads?: number;
   /** xDS reconnect backoff (default 250 ms doubling to 30 s, ±50 % jitter). */
   reconnectBackoff?: { initialMs: number; maxMs: number };
+}
+
+/**
+ * Test only: original destinations by the client's source address (IPv4), for
+ * {@link ProxyOptions.originalDstForTesting}. Routes set after the proxy started reach its relay
+ * thread before any later connection from that source.
+ */
+export class TestRoutes {
+  readonly #routes = new Map<string, OriginalDestination>();
+  readonly #watchers = new Set<(source: string, dst: OriginalDestination) => void>();
+
+  set(source: string, dst: OriginalDestination): void {
+    this.#routes.set(source, dst);
+    for (const w of this.#watchers) w(source, dst);
+  }
+
+  get(source: string | undefined): OriginalDestination | null {
+    return this.#routes.get((source ?? '').replace(/^::ffff:/, '')) ?? null;
+  }
+
+  /** Calls `fn` for every route now and every one set later; returns the unsubscription. */
+  watch(fn: (source: string, dst: OriginalDestination) => void): () => void {
+    for (const [source, dst] of this.#routes) fn(source, dst);
+    this.#watchers.add(fn);
+    return () => this.#watchers.delete(fn);
+  }
 }
 
 /** The addresses of an accepted connection (a `net.Socket` has them). */
@@ -151,6 +185,12 @@ export class Proxy {
   #inbound: net.Server | undefined;
   #engine: ByteEngine | undefined;
   #nativeListeners: NativeListener[] = [];
+  /** The outbound native listener whose relay thread decides with the snapshot's table. */
+  #decidingListener: NativeListener | undefined;
+  /** Tables handed to the relay thread by generation (the latest few: accepts report theirs). */
+  readonly #nativeTables = new Map<number, NativeTableEntry>();
+  #unwatchRoutes: (() => void) | undefined;
+  #relayDecisions = 0;
   #drainWaiters: (() => void)[] = [];
   #admin: http.Server | undefined;
   #stats: http.Server | undefined;
@@ -192,6 +232,11 @@ export class Proxy {
     return this.#engine ? 'native' : 'js';
   }
 
+  /** Connections the relay thread decided and served itself (native byte path, outbound). */
+  get relayDecisions(): number {
+    return this.#relayDecisions;
+  }
+
   /** Number of open connections being tracked. */
   get openConnections(): number {
     return this.#active.size;
@@ -203,6 +248,8 @@ export class Proxy {
     const bind = this.#opts.bindAddress;
     this.#engine = this.#acquireEngine();
     if (this.#engine) {
+      const shared = this.#engine.createCounters(COUNTER_SLOTS);
+      this.#counters.attachShared(shared.slots, shared.handle);
       this.#ports.outbound = this.#listenNative('outbound', this.#opts.outboundPort ?? 15001, bind);
       if (this.#opts.inboundPort !== false) {
         this.#ports.inbound = this.#listenNative('inbound', this.#opts.inboundPort ?? 15006, bind);
@@ -343,6 +390,7 @@ export class Proxy {
       if (have.listeners) this.#have.listeners = true;
       if (have.clusters) this.#have.clusters = true;
       this.#subscribeNamed();
+      this.#installNativeTable();
       if (this.snapshot) {
         this.#recheckConnections();
         if (persist && this.#opts.snapshotFile) this.#persist(this.#opts.snapshotFile, resources);
@@ -384,10 +432,42 @@ export class Proxy {
     this.#ads.subscribe(TypeUrl.RouteConfiguration, rds);
   }
 
+  /**
+   * Hands the relay thread that accepts outbound connections the current snapshot's table (none
+   * before the first snapshot: JavaScript then black-holes with `no-config`).
+   */
+  #installNativeTable(): void {
+    const listener = this.#decidingListener;
+    if (!listener) return;
+    const snap = this.snapshot;
+    if (!snap) {
+      listener.setTable(this.#generation, null, null);
+      return;
+    }
+    let native: NativeTableEntry['native'];
+    try {
+      native = compileNativeTable(snap.table, snap.clusters);
+      this.#nativeTables.set(this.#generation, { native, snapshot: snap });
+      for (const gen of this.#nativeTables.keys()) {
+        if (this.#nativeTables.size <= NATIVE_TABLES_KEPT) break;
+        this.#nativeTables.delete(gen);
+      }
+      listener.setTable(this.#generation, native.spec, this.#counters.sharedHandle);
+    } catch (e) {
+      this.logger.error({ error: (e as Error).message }, 'relay thread table not built; deciding in JavaScript');
+      listener.setTable(this.#generation, null, null);
+    }
+  }
+
   /** Closes open connections the new snapshot no longer allows, saying so in the log. */
   #recheckConnections(): void {
+    for (const c of this.#active) this.#recheck(c);
+  }
+
+  /** Closes one open connection if the current snapshot no longer allows it. */
+  #recheck(c: ActiveConnection): void {
     const snap = this.snapshot;
-    for (const c of this.#active) {
+    {
       const now = redecide(snap, c);
       if (now.verdict === 'blackhole' && c.decision.verdict !== 'blackhole') {
         this.logger.info(
@@ -448,7 +528,8 @@ export class Proxy {
   ): OriginalDestination | null {
     let dst: OriginalDestination | null;
     try {
-      dst = this.#opts.originalDstForTesting ? this.#opts.originalDstForTesting(conn) : read();
+      const hook = this.#opts.originalDstForTesting;
+      dst = hook instanceof TestRoutes ? hook.get(conn.remoteAddress) : hook ? hook(conn) : read();
     } catch (e) {
       this.logger.error({ error: (e as Error).message }, 'cannot read the original destination');
       dst = null;
@@ -461,14 +542,18 @@ export class Proxy {
   #listenNative(direction: 'outbound' | 'inbound', port: number, host: string | undefined): number {
     const engine = this.#engine as ByteEngine;
     const ctx = this.#context(direction);
+    const recheck = (a: ActiveConnection) => this.#recheck(a);
     const onAccept = (c: AcceptedConnection) => {
       try {
-        serveNativeConnection(
-          ctx,
-          engine,
-          c,
-          this.#originalDst(direction, c, () => c.originalDst),
-        );
+        const dst = this.#originalDst(direction, c, () => c.originalDst);
+        const decided = c.decided;
+        const entry = decided && this.#nativeTables.get(decided.gen);
+        if (decided && entry) {
+          this.#relayDecisions++;
+          serveDecidedConnection(ctx, engine, c, decided, entry, dst, recheck);
+        } else if (decided?.connecting)
+          engine.close(c.id); // its table is long gone: cannot be logged as decided
+        else serveNativeConnection(ctx, engine, c, dst);
       } catch (e) {
         this.logger.error({ error: (e as Error).message }, 'connection handler failed');
         engine.discard(c.id);
@@ -486,6 +571,16 @@ export class Proxy {
       }
     }
     this.#nativeListeners.push(listener);
+    const hook = this.#opts.originalDstForTesting;
+    if (direction === 'outbound' && typeof hook !== 'function') {
+      // The relay thread decides (SO_ORIGINAL_DST, or the test routes, tell it the destination).
+      if (hook instanceof TestRoutes) {
+        listener.useTestRoutes();
+        this.#unwatchRoutes = hook.watch((source, dst) => listener.addTestRoute(source, dst));
+      }
+      this.#decidingListener = listener;
+      this.#installNativeTable();
+    }
     return listener.port;
   }
 
@@ -536,6 +631,7 @@ export class Proxy {
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
+    this.#unwatchRoutes?.();
     this.#ads?.close();
     for (const l of this.#nativeListeners) l.close();
     await Promise.all([
@@ -566,6 +662,7 @@ export class Proxy {
   async destroy(): Promise<void> {
     const wasClosed = this.#closed;
     this.#closed = true;
+    this.#unwatchRoutes?.();
     this.#ads?.close();
     for (const c of this.#active) c.close('proxy_destroyed');
     for (const l of this.#nativeListeners) l.close();
@@ -626,6 +723,11 @@ function closeServer(server: net.Server | http.Server | undefined, force: boolea
     if (force && 'closeAllConnections' in server) server.closeAllConnections();
   });
 }
+
+/** Clusters whose open connections the relay thread can count (more are decided in JavaScript). */
+const COUNTER_SLOTS = 65536;
+/** Table generations kept for accepts that report an older one. */
+const NATIVE_TABLES_KEPT = 8;
 
 function validRelayThreads(n: number): boolean {
   return Number.isInteger(n) && n >= 1 && n <= 16;

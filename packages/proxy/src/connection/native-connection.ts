@@ -8,8 +8,10 @@
 import net from 'node:net';
 import { BLACK_HOLE_CLUSTER } from '../decision/decision.js';
 import { decideEgress, decideInbound, needsTlsInspection } from '../decision/table.js';
-import type { AcceptedConnection, ByteEngine, PairEnd } from '../native/byte-engine.js';
+import type { AcceptedConnection, ByteEngine, NativeDecided, PairEnd } from '../native/byte-engine.js';
+import type { NativeTable } from '../native/native-table.js';
 import type { ResponseFlag } from '../observability/access-log.js';
+import type { CompiledSnapshot } from '../snapshot/snapshot.js';
 import type { OriginalDestination } from '../upstream/cluster-view.js';
 import { type ActiveConnection, type ConnectionContext, serveConnection } from './connection.js';
 import { finishConnection, hostPort, openLogBase, pickWeighted } from './connection-log.js';
@@ -167,4 +169,83 @@ export function serveNativeConnection(
     },
     onEnd,
   );
+}
+
+/** A table the relay thread decides with, and the snapshot it was compiled from. */
+export interface NativeTableEntry {
+  readonly native: NativeTable;
+  readonly snapshot: CompiledSnapshot;
+}
+
+/**
+ * Records a connection the relay thread decided itself (black-holed, refused by the circuit
+ * breaker, or connecting): the same decision metric, access-log line and policy tracking as
+ * {@link serveNativeConnection}, without a command back to the thread. A connection decided with
+ * a table older than the current snapshot is re-checked at once.
+ */
+export function serveDecidedConnection(
+  ctx: ConnectionContext,
+  engine: ByteEngine,
+  c: AcceptedConnection,
+  d: NativeDecided,
+  entry: NativeTableEntry,
+  dst: OriginalDestination | null,
+  recheck: (active: ActiveConnection) => void,
+): void {
+  const startMs = Date.now();
+  const { native, snapshot } = entry;
+  const decision = native.decisions[d.index]!;
+  const cluster = native.clusters[d.index]!;
+  ctx.metrics.recordDecision(decision.verdict, decision.reason);
+  const dnsName = dst ? ctx.nameForIp?.(dst.address) : undefined;
+  const logBase = openLogBase(
+    ctx,
+    decision,
+    dst,
+    { address: c.localAddress, port: c.localPort },
+    { address: c.remoteAddress, port: c.remotePort },
+    undefined,
+    dnsName,
+    startMs,
+  );
+  const flags: ResponseFlag[] = [];
+  if (d.blackholed || !dst) {
+    flags.push('UH');
+    finishConnection(ctx, snapshot, logBase, startMs, dst, cluster, flags, { details: decision.reason });
+    return;
+  }
+  if (d.overflow) {
+    flags.push('UO');
+    finishConnection(ctx, snapshot, logBase, startMs, dst, cluster, flags, {
+      details: 'circuit breaker max_connections reached',
+    });
+    return;
+  }
+  const upstreamHost = d.endpoint >= 0 ? (native.endpoints[d.endpoint] as string) : hostPort(dst.address, dst.port);
+  let terminatedBy: string | undefined;
+  const active: ActiveConnection = {
+    direction: ctx.direction,
+    dst,
+    sni: undefined,
+    transport: undefined,
+    decision,
+    logBase,
+    close: (why) => {
+      terminatedBy ??= why;
+      engine.close(c.id);
+    },
+  };
+  const untrack = ctx.track(active);
+  engine.expectEnd(c.id, (end: PairEnd) => {
+    untrack();
+    if (end.reason === 'connect_timeout' || end.reason === 'connect_error') flags.push('UF');
+    finishConnection(ctx, snapshot, logBase, startMs, dst, cluster, flags, {
+      bytesReceived: end.bytesReceived,
+      bytesSent: end.bytesSent,
+      upstreamHost,
+      upstreamLocal: end.upstreamLocal,
+      details: terminatedBy ?? endDetails(end, snapshot.clusters.connectTimeoutMs(cluster), upstreamHost),
+    });
+  });
+  if (ctx.snapshot() !== snapshot) recheck(active);
 }

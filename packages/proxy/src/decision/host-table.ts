@@ -27,6 +27,16 @@ export class Ipv4Table<T> {
     }
   }
 
+  /** Every entry, in slot order. */
+  forEach(fn: (key: number, value: T) => void): void {
+    const keys = this.#keys;
+    const values = this.#values;
+    for (let i = 0; i < values.length; i++) {
+      const v = values[i];
+      if (v !== undefined) fn(keys[i]!, v);
+    }
+  }
+
   set(key: number, value: T): void {
     if ((this.#size + 1) * 2 > this.#values.length) this.#grow();
     if (this.#put(key >>> 0, value)) this.#size++;

@@ -59,6 +59,19 @@ export class PrefixTrie<T> {
     return value;
   }
 
+  /** Every IPv4 host route (`len` 32) and IPv4 prefix; `ip` unsigned, host bits zero. */
+  forEachV4(fn: (ip: number, len: number, value: T) => void): void {
+    this.#hosts4.forEach((ip, value) => {
+      fn(ip, 32, value);
+    });
+    const walk = (node: TrieNode<T>, bits: number, depth: number): void => {
+      if (node.value !== undefined) fn(depth === 0 ? 0 : (bits << (32 - depth)) >>> 0, depth, node.value);
+      if (node.zero) walk(node.zero, bits * 2, depth + 1);
+      if (node.one) walk(node.one, bits * 2 + 1, depth + 1);
+    };
+    walk(this.#roots[4], 0, 0);
+  }
+
   /** The longest stored prefix containing `ip`, with its length. */
   longestMatch(ip: ParsedIp): { value: T; prefixLen: number } | undefined {
     const host = ip.family === 4 ? this.#hosts4.get(ip.v4) : this.#hosts6.get(ip.v6.join(':'));

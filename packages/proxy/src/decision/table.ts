@@ -527,3 +527,70 @@ export function needsTlsInspection(table: DecisionTable | undefined, dst: Destin
     locateIn(table.outbound.byPort.get(dst.port), ip) ?? locateInListenerTable(table.virtualOutbound, ip, dst.port);
   return loc.group?.needsTls ?? false;
 }
+
+// ---------------------------------------------------------------------------------------------
+// The table as the relay thread's copy needs it (src/native/native-table.ts encodes it)
+
+/** A chain group reduced to what needs no ClientHello: its decision, or none, or 'tls' (ask). */
+export type PlainDecision = EgressDecision | null | 'tls';
+
+export interface GroupLayout {
+  readonly plain: PlainDecision;
+  /** The group's own default chain (address-specific listener), reported as a fallback. */
+  readonly fallback: EgressDecision | undefined;
+}
+
+export interface PortLayout {
+  /** 0 per-port outbound listener, 1 virtualOutbound chains of one port, 2 of any port. */
+  readonly kind: 0 | 1 | 2;
+  readonly port: number;
+  /** IPv4 host routes and prefixes (`ip` unsigned, host bits zero). */
+  readonly v4: { ip: number; len: number; group: GroupLayout }[];
+  readonly portOnly: GroupLayout | undefined;
+  readonly claimsAll: boolean;
+  readonly defaultDecision: EgressDecision | undefined;
+}
+
+export interface TableLayout {
+  readonly capturePort: number;
+  readonly ports: PortLayout[];
+  /** virtualOutbound's fallback decision, undefined without one. */
+  readonly virtualDefault: EgressDecision | undefined;
+}
+
+function groupLayout(g: ChainGroup): GroupLayout {
+  let plain: PlainDecision;
+  if (g.needsTls) plain = 'tls';
+  else {
+    if (g.plain === undefined) g.plain = decideInGroup(g, undefined, false) ?? null;
+    plain = g.plain;
+  }
+  return { plain, fallback: g.fallback ? fallbackDecision(g.fallback) : undefined };
+}
+
+function portLayout(kind: 0 | 1 | 2, port: number, pt: PortTable): PortLayout {
+  const v4: PortLayout['v4'] = [];
+  pt.trie.forEachV4((ip, len, g) => v4.push({ ip, len, group: groupLayout(g) }));
+  return {
+    kind,
+    port,
+    v4,
+    portOnly: pt.portOnly ? groupLayout(pt.portOnly) : undefined,
+    claimsAll: pt.claimsAll,
+    defaultDecision: pt.defaultChain ? fallbackDecision(pt.defaultChain) : undefined,
+  };
+}
+
+/**
+ * The outbound half of a table in the shape the relay thread's lookup walks (IPv4 only; IPv6
+ * destinations are always decided by {@link decideEgress}). The decision objects are the ones
+ * decideEgress returns, so a verdict reported from the relay thread is the same object.
+ */
+export function tableLayout(table: DecisionTable): TableLayout {
+  const ports: PortLayout[] = [];
+  for (const [port, pt] of table.outbound.byPort) ports.push(portLayout(0, port, pt));
+  for (const [port, pt] of table.virtualOutbound.byPort) ports.push(portLayout(1, port, pt));
+  if (table.virtualOutbound.anyPort) ports.push(portLayout(2, 0, table.virtualOutbound.anyPort));
+  const vd = table.virtualOutbound.defaultChain;
+  return { capturePort: table.capturePort, ports, virtualDefault: vd ? fallbackDecision(vd) : undefined };
+}

@@ -1,11 +1,12 @@
 /**
- * The native byte path (packages/proxy/native/byte_relay_*.c): one epoll thread per process that
- * accepts captured connections, connects upstream once JavaScript has decided, relays bytes both
- * ways (half-close, backpressure, idle timeout, max duration) and reports each accepted connection
- * and each finished pair back in batches. Every decision stays in TypeScript; the thread only moves
- * bytes. Shared by all proxies of the process; started on first use, stopped when the last user
- * releases it. When the addon is not built, {@link ByteEngine.acquire} returns undefined and the
- * proxy relays in JavaScript.
+ * The native byte path (packages/proxy/native/byte_relay_*.c): epoll threads per process that
+ * accept captured connections, connect upstream, relay bytes both ways (half-close, backpressure,
+ * idle timeout, max duration) and report each accepted connection and each finished pair back in
+ * batches. The accepting thread decides a connection itself when its listener holds a table
+ * ({@link NativeListener.setTable}, compiled by src/native/native-table.ts) that can answer;
+ * otherwise TypeScript decides and tells the thread what to do. Shared by all proxies of the
+ * process; started on first use, stopped when the last user releases it. When the addon is not
+ * built, {@link ByteEngine.acquire} returns undefined and the proxy relays in JavaScript.
  */
 import { createRequire } from 'node:module';
 import path from 'node:path';
@@ -46,6 +47,25 @@ export interface AcceptedConnection {
   readonly localPort: number;
   /** From SO_ORIGINAL_DST; null when the connection was not redirected. */
   readonly originalDst: OriginalDestination | null;
+  /**
+   * Set when the relay thread decided the connection with the listener's table
+   * ({@link NativeListener.setTable}): the decision's index in table generation `gen`, the endpoint
+   * index it connects to (-1: the original destination or none), and what it did.
+   */
+  readonly decided: NativeDecided | undefined;
+}
+
+/** What the relay thread did with a connection it decided. */
+export interface NativeDecided {
+  readonly index: number;
+  readonly gen: number;
+  readonly endpoint: number;
+  /** closed at once (black hole) */
+  readonly blackholed: boolean;
+  /** closed at once: the cluster's max_connections were open */
+  readonly overflow: boolean;
+  /** connecting: its end is reported like a {@link ByteEngine.connect}ed pair's */
+  readonly connecting: boolean;
 }
 
 /** How a pair ended, as the relay thread saw it. */
@@ -77,6 +97,15 @@ export interface UpstreamTarget {
 /** A native capture listener. */
 export interface NativeListener {
   readonly port: number;
+  /**
+   * Hands the relay thread the decision table for this listener's connections (an Int32Array
+   * from src/native/native-table.ts, generation `gen`), or null: JavaScript decides every one.
+   * `counters`: {@link ByteEngine.createCounters}' handle the thread counts open connections in.
+   */
+  setTable(gen: number, spec: Int32Array | null, counters: unknown): void;
+  /** Tests: original destinations come from {@link addTestRoute} by source address, not SO_ORIGINAL_DST. */
+  useTestRoutes(): void;
+  addTestRoute(source: string, dst: { address: string; port: number }): void;
   /** Stops accepting (connections already accepted go on). Idempotent. */
   close(): void;
 }
@@ -98,6 +127,10 @@ interface RawEvent {
   dstFamily?: number;
   dstAddress?: string;
   dstPort?: number;
+  decided?: number;
+  gen?: number;
+  ep?: number;
+  flags?: number;
   reason?: number;
   errno?: number;
   received?: number;
@@ -126,6 +159,10 @@ interface Addon {
   release(id: number): void;
   close(id: number): void;
   adopt(downFd: number, upFd: number, idleMs: number, maxMs: number, initial: Buffer | undefined): number;
+  createCounters(slots: number): { buffer: ArrayBuffer; handle: unknown };
+  setTable(listenerId: number, gen: number, spec: Int32Array | null, counters: unknown): void;
+  testRoute(listenerId: number, source?: string, dst?: string, port?: number): void;
+  decideForTesting(spec: Int32Array, ip: number, port: number): number;
 }
 
 const packageDir = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
@@ -206,6 +243,11 @@ export class ByteEngine {
     let closed = false;
     return {
       port: bound,
+      setTable: (gen, spec, counters) => {
+        if (!closed) this.#addon.setTable(id, gen, spec, spec ? counters : null);
+      },
+      useTestRoutes: () => this.#addon.testRoute(id),
+      addTestRoute: (source, dst) => this.#addon.testRoute(id, source, dst.address, dst.port),
       close: () => {
         if (closed) return;
         closed = true;
@@ -255,6 +297,18 @@ export class ByteEngine {
     return id;
   }
 
+  /** Open-connection counters per cluster slot, shared with the relay threads (see ConnectionCounters). */
+  createCounters(slots: number): { slots: Int32Array; handle: unknown } {
+    const c = this.#addon.createCounters(slots);
+    return { slots: new Int32Array(c.buffer), handle: c.handle };
+  }
+
+  /** Registers `onEnd` for a pair the relay thread decided and is connecting itself. */
+  expectEnd(id: number, onEnd: (end: PairEnd) => void): void {
+    this.#pairs.set(id, onEnd);
+    this.#updateRef();
+  }
+
   /** Closes an accepted connection that was not connected (black hole): no report. */
   discard(id: number): void {
     this.#addon.discard(id);
@@ -301,6 +355,17 @@ export class ByteEngine {
           originalDst: e.dstFamily
             ? { address: e.dstAddress as string, port: e.dstPort as number, family: e.dstFamily === 6 ? 6 : 4 }
             : null,
+          decided:
+            e.decided === undefined
+              ? undefined
+              : {
+                  index: e.decided,
+                  gen: e.gen as number,
+                  endpoint: e.ep as number,
+                  blackholed: ((e.flags as number) & 1) !== 0,
+                  overflow: ((e.flags as number) & 2) !== 0,
+                  connecting: ((e.flags as number) & 4) !== 0,
+                },
         });
         continue;
       }
@@ -318,6 +383,14 @@ export class ByteEngine {
     }
     this.#updateRef();
   }
+}
+
+/**
+ * The relay thread's lookup on a table spec (native/decision_table.c): the decision index for an
+ * IPv4 destination (unsigned), or -2 when JavaScript decides. Undefined without the addon. Tests.
+ */
+export function nativeDecideForTesting(spec: Int32Array, ip: number, port: number): number | undefined {
+  return loadAddon()?.decideForTesting(spec, ip >>> 0, port);
 }
 
 function errnoName(errno: number): string {

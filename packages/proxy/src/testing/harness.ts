@@ -8,8 +8,7 @@ import net from 'node:net';
 import type { ProxyLogger } from '../logger.js';
 import type { AccessLogEntry } from '../observability/access-log.js';
 // biome-ignore lint/suspicious/noShadowRestrictedNames: the sidecar's public name is Proxy
-import { Proxy, type ProxyOptions } from '../proxy.js';
-import type { OriginalDestination } from '../upstream/cluster-view.js';
+import { Proxy, type ProxyOptions, TestRoutes } from '../proxy.js';
 
 let nextSource = 1;
 /** A fresh loopback source address for one client connection. */
@@ -83,7 +82,7 @@ export interface TestProxy {
 }
 
 export async function startTestProxy(options: ProxyOptions = {}): Promise<TestProxy> {
-  const routes = new Map<string, OriginalDestination>();
+  const routes = new TestRoutes();
   const { log, accessLogWrite, logger } = captureLogs();
   const proxy = new Proxy({
     outboundPort: 0,
@@ -93,7 +92,7 @@ export async function startTestProxy(options: ProxyOptions = {}): Promise<TestPr
     bindAddress: '127.0.0.1',
     accessLogWrite,
     logger,
-    originalDstForTesting: (socket) => routes.get(socket.remoteAddress ?? '') ?? null,
+    originalDstForTesting: routes,
     ...options,
   });
   await proxy.start();

@@ -14,16 +14,75 @@ const DEFAULT_CONNECT_TIMEOUT_MS = 10_000;
 const DEFAULT_MAX_CONNECTIONS = 1024;
 const UNHEALTHY = new Set(['UNHEALTHY', 'DRAINING', 'TIMEOUT']);
 
-/** Open upstream connections per cluster name; outlives snapshots so limits hold across swaps. */
+/**
+ * Open upstream connections per cluster name; outlives snapshots so limits hold across swaps.
+ * With the native byte path the counts of clusters the relay thread connects itself live in a
+ * slot array shared with it ({@link attachShared}): both sides add and check atomically.
+ */
 export class ConnectionCounters {
   readonly #open = new Map<string, number>();
+  #shared: Int32Array | undefined;
+  #handle: unknown;
+  readonly #slots = new Map<string, number>();
+
+  /** Counts from now on go to `slots` (entries without a slot stay here). */
+  attachShared(slots: Int32Array, handle: unknown): void {
+    this.#shared = slots;
+    this.#handle = handle;
+  }
+
+  /** The native handle of the shared slots, undefined without them. */
+  get sharedHandle(): unknown {
+    return this.#handle;
+  }
+
+  /** The cluster's slot in the shared array (assigned on first use), or -1 without one. */
+  slot(cluster: string): number {
+    const shared = this.#shared;
+    if (!shared) return -1;
+    let slot = this.#slots.get(cluster);
+    if (slot === undefined) {
+      if (this.#slots.size >= shared.length) return -1;
+      slot = this.#slots.size;
+      this.#slots.set(cluster, slot);
+      const moved = this.#open.get(cluster);
+      if (moved) Atomics.add(shared, slot, moved);
+      this.#open.delete(cluster);
+    }
+    return slot;
+  }
+
   get(cluster: string): number {
+    const slot = this.#slots.get(cluster);
+    if (slot !== undefined) return Atomics.load(this.#shared as Int32Array, slot);
     return this.#open.get(cluster) ?? 0;
   }
+
   add(cluster: string, delta: number): void {
+    const slot = this.#slots.get(cluster);
+    if (slot !== undefined) {
+      Atomics.add(this.#shared as Int32Array, slot, delta);
+      return;
+    }
     const n = this.get(cluster) + delta;
     if (n <= 0) this.#open.delete(cluster);
     else this.#open.set(cluster, n);
+  }
+
+  /** Counts one more connection unless `max` are open; false when the limit is reached. */
+  tryAcquire(cluster: string, max: number): boolean {
+    const slot = this.#slots.get(cluster);
+    if (slot !== undefined) {
+      const shared = this.#shared as Int32Array;
+      if (Atomics.add(shared, slot, 1) >= max) {
+        Atomics.sub(shared, slot, 1);
+        return false;
+      }
+      return true;
+    }
+    if (this.get(cluster) >= max) return false;
+    this.add(cluster, 1);
+    return true;
   }
 }
 
@@ -140,10 +199,29 @@ export class ClusterTable implements ClusterView {
     return this.#clusters.get(cluster)?.connectTimeoutMs ?? DEFAULT_CONNECT_TIMEOUT_MS;
   }
 
+  /**
+   * Where a connection routed to `cluster` goes, as the relay thread's table needs it: the
+   * original destination, or the endpoints (round robin), or undefined when there is none.
+   */
+  endpointPlan(cluster: string): 'original' | readonly Endpoint[] | undefined {
+    const c = this.#clusters.get(cluster);
+    if (!c) return cluster === PASSTHROUGH_CLUSTER ? 'original' : undefined;
+    if (c.type === 'ORIGINAL_DST') return 'original';
+    return c.endpoints.length > 0 ? c.endpoints : undefined;
+  }
+
+  maxConnections(cluster: string): number {
+    return this.#clusters.get(cluster)?.maxConnections ?? DEFAULT_MAX_CONNECTIONS;
+  }
+
+  /** The shared per-cluster counters (the relay thread counts its connections there too). */
+  get counters(): ConnectionCounters {
+    return this.#counters;
+  }
+
   acquireConnection(cluster: string): (() => void) | undefined {
     const max = this.#clusters.get(cluster)?.maxConnections ?? DEFAULT_MAX_CONNECTIONS;
-    if (this.#counters.get(cluster) >= max) return undefined;
-    this.#counters.add(cluster, 1);
+    if (!this.#counters.tryAcquire(cluster, max)) return undefined;
     let released = false;
     return () => {
       if (released) return;
