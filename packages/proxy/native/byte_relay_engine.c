@@ -32,6 +32,11 @@
 #define ACCEPT_BATCH 64
 #define READS_PER_TURN 16
 #define FREE_BUFFERS_KEPT 16
+/* Reports wait for more to join them: until this many are queued or for at most a clock tick
+ * (CLOCK_MONOTONIC_COARSE, a few ms). Nothing waits for them — connections are decided and
+ * connected before JavaScript hears of them, or JavaScript is asked at once (below). */
+#define REPORT_BATCH 128
+#define REPORT_DELAY_MS 1
 
 struct side {
   int fd;
@@ -101,7 +106,9 @@ struct engine {
   struct event_batch out;
   struct relay_cmd *handoff[RELAY_MAX_THREADS]; /* accepted pairs for other engines, submitted per batch */
   int64_t now_ms, next_check;
+  int64_t events_since; /* when the oldest unreported event was queued (0: none) */
   int stopping;
+  int ask_js; /* a queued report waits for JavaScript's answer: send the batch now */
 };
 
 /* Engine 0 owns the listeners; a pair lives on engine id % thread_count. */
@@ -556,9 +563,14 @@ static int32_t decide_here(struct listener *l, uint64_t id, int fd, int redirect
   return idx;
 }
 
+static void run_commands(void);
+
 static void accept_some(struct listener *l) {
-  if (l->fd < 0) return;
   for (int i = 0; i < ACCEPT_BATCH; i++) {
+    /* A table or test route submitted before this connection was made must decide it: commands
+     * that arrived since this batch's epoll_wait run first (they may close this listener). */
+    if (__atomic_load_n(&E->cmd_head, __ATOMIC_ACQUIRE)) run_commands();
+    if (l->fd < 0) return;
     struct sockaddr_storage peer;
     socklen_t pl = sizeof peer;
     int fd = accept4(l->fd, (struct sockaddr *)&peer, &pl, SOCK_NONBLOCK | SOCK_CLOEXEC);
@@ -583,6 +595,7 @@ static void accept_some(struct listener *l) {
       int redirected = e->odst_family != 0 && !same_endpoint(&odst, &local);
       if (decide_here(l, id, fd, redirected, &odst, e) >= 0) continue;
     }
+    E->ask_js = 1;
     int owner = (int)(id % (uint64_t)thread_count);
     if (owner == E->index) {
       pair_new(id)->s[0].fd = fd;
@@ -810,6 +823,7 @@ static void *engine_main(void *arg) {
     int timeout = -1;
     if (E->again_count) timeout = 0;
     else if (E->next_check) timeout = E->next_check > E->now_ms ? (int)(E->next_check - E->now_ms) + 1 : 0;
+    if (E->out.count && (timeout < 0 || timeout > REPORT_DELAY_MS)) timeout = REPORT_DELAY_MS;
     int n = epoll_wait(E->ep, evs, MAX_EVENTS, timeout);
     E->now_ms = clock_ms();
     /* Commands first: a table or test route submitted before a client connected applies to it. */
@@ -843,7 +857,14 @@ static void *engine_main(void *arg) {
       E->dead_listeners = l->next;
       listener_free(l);
     }
-    flush_events();
+    if (E->out.count) {
+      if (!E->events_since) E->events_since = E->now_ms;
+      if (E->out.count >= REPORT_BATCH || E->now_ms - E->events_since >= REPORT_DELAY_MS || E->ask_js) {
+        flush_events();
+        E->events_since = 0;
+        E->ask_js = 0;
+      }
+    }
   }
   /* Stopping: every remaining pair ends, every listener closes. */
   for (struct pair *p = E->live, *next; p; p = next) {
@@ -936,7 +957,7 @@ static void submit_chain(struct engine *e, struct relay_cmd *head) {
   pthread_mutex_lock(&e->lock);
   int was_empty = e->cmd_head == NULL;
   if (e->cmd_tail) e->cmd_tail->next = head;
-  else e->cmd_head = head;
+  else __atomic_store_n(&e->cmd_head, head, __ATOMIC_RELEASE);
   e->cmd_tail = tail;
   pthread_mutex_unlock(&e->lock);
   if (was_empty) {

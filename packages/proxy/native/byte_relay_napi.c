@@ -1,5 +1,5 @@
 /* The JavaScript surface of the byte relay (wrapped by src/native/byte-engine.ts):
- *   start(onEvents, threads?)           starts the relay threads (default 1); onEvents(events[]) gets each batch
+ *   start(onEvents, threads?)           starts the relay threads (default 1); onEvents(nums, strs) gets each batch
  *   stop()                              ends every pair and listener, joins the thread
  *   listen(host, port, backlog)         -> [listenerId, port]  (throws with code EADDRINUSE…)
  *   unlisten(listenerId)
@@ -30,59 +30,72 @@ static int next_listener_id = 1;
     }                                                                       \
   } while (0)
 
-static void set_num(napi_env env, napi_value obj, const char *name, double v) {
-  napi_value x;
-  napi_create_double(env, v, &x);
-  napi_set_named_property(env, obj, name, x);
+/* A string for `text`, the one made for the previous event when the text is the same (a
+ * workload's connections share their local and remote addresses). */
+struct str_cache {
+  char text[ADDR_TEXT];
+  napi_value value;
+};
+
+static napi_value cached_str(napi_env env, struct str_cache *c, const char *text) {
+  if (c->value && !strcmp(c->text, text)) return c->value;
+  napi_create_string_utf8(env, text, NAPI_AUTO_LENGTH, &c->value);
+  snprintf(c->text, sizeof c->text, "%s", text);
+  return c->value;
 }
 
-static void set_str(napi_env env, napi_value obj, const char *name, const char *s) {
-  napi_value x;
-  napi_create_string_utf8(env, s, NAPI_AUTO_LENGTH, &x);
-  napi_set_named_property(env, obj, name, x);
-}
-
+/* One batch as onEvents(nums: Float64Array, strs: string[]): EVENT_NUMS numbers and EVENT_STRS
+ * strings per event (layout in src/native/byte-engine.ts), no object per event. */
+#define EVENT_NUMS 12
+#define EVENT_STRS 3
 static void call_js(napi_env env, napi_value cb, void *ctx, void *data) {
   (void)ctx;
   struct event_batch *b = data;
   if (env && cb) {
-    napi_value arr, undef;
-    napi_create_array_with_length(env, b->count, &arr);
+    napi_value ab, nums, strs, undef, argv[2];
+    double *n = NULL;
+    /* At teardown (the environment going away) these fail: the batch is dropped. */
+    if (napi_create_arraybuffer(env, (size_t)b->count * EVENT_NUMS * sizeof(double), (void **)&n, &ab) != napi_ok ||
+        !n ||
+        napi_create_typedarray(env, napi_float64_array, (size_t)b->count * EVENT_NUMS, ab, 0, &nums) != napi_ok ||
+        napi_create_array_with_length(env, (size_t)b->count * EVENT_STRS, &strs) != napi_ok) {
+      free(b->ev);
+      free(b);
+      return;
+    }
+    struct str_cache peer = {{0}, NULL}, local = {{0}, NULL}, odst = {{0}, NULL}, up = {{0}, NULL};
     for (uint32_t i = 0; i < b->count; i++) {
       struct relay_event *e = &b->ev[i];
-      napi_value o;
-      napi_create_object(env, &o);
-      set_num(env, o, "type", e->type);
-      set_num(env, o, "id", (double)e->id);
+      double *o = n + (size_t)i * EVENT_NUMS;
+      o[0] = e->type;
+      o[1] = (double)e->id;
       if (e->type == EV_ACCEPTED) {
-        set_num(env, o, "listener", e->listener_id);
-        set_num(env, o, "fd", e->fd);
-        set_str(env, o, "remoteAddress", e->peer);
-        set_num(env, o, "remotePort", e->peer_port);
-        set_str(env, o, "localAddress", e->local);
-        set_num(env, o, "localPort", e->local_port);
-        set_num(env, o, "dstFamily", e->odst_family);
-        if (e->odst_family) {
-          set_str(env, o, "dstAddress", e->odst);
-          set_num(env, o, "dstPort", e->odst_port);
-        }
-        if (e->decided >= 0) {
-          set_num(env, o, "decided", e->decided);
-          set_num(env, o, "gen", e->gen);
-          set_num(env, o, "ep", e->ep);
-          set_num(env, o, "flags", e->flags);
-        }
+        o[2] = e->listener_id;
+        o[3] = e->fd;
+        o[4] = e->peer_port;
+        o[5] = e->local_port;
+        o[6] = e->odst_family;
+        o[7] = e->odst_family ? e->odst_port : 0;
+        o[8] = e->decided;
+        o[9] = e->gen;
+        o[10] = e->ep;
+        o[11] = e->flags;
+        napi_set_element(env, strs, i * EVENT_STRS, cached_str(env, &peer, e->peer));
+        napi_set_element(env, strs, i * EVENT_STRS + 1, cached_str(env, &local, e->local));
+        if (e->odst_family) napi_set_element(env, strs, i * EVENT_STRS + 2, cached_str(env, &odst, e->odst));
       } else {
-        set_num(env, o, "reason", e->reason);
-        set_num(env, o, "errno", e->err);
-        set_num(env, o, "received", e->bytes_down_up);
-        set_num(env, o, "sent", e->bytes_up_down);
-        if (e->up_local[0]) set_str(env, o, "upstreamLocal", e->up_local);
+        o[2] = e->reason;
+        o[3] = e->err;
+        o[4] = e->bytes_down_up;
+        o[5] = e->bytes_up_down;
+        for (int k = 6; k < EVENT_NUMS; k++) o[k] = 0;
+        if (e->up_local[0]) napi_set_element(env, strs, i * EVENT_STRS, cached_str(env, &up, e->up_local));
       }
-      napi_set_element(env, arr, i, o);
     }
     napi_get_undefined(env, &undef);
-    napi_call_function(env, undef, cb, 1, &arr, NULL);
+    argv[0] = nums;
+    argv[1] = strs;
+    napi_call_function(env, undef, cb, 2, argv, NULL);
   }
   free(b->ev);
   free(b);

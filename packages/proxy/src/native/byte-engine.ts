@@ -115,31 +115,18 @@ export class ByteEngineError extends Error {
   readonly code = 'ERR_SLUICE_BYTE_ENGINE';
 }
 
-interface RawEvent {
-  type: 1 | 2;
-  id: number;
-  listener?: number;
-  fd?: number;
-  remoteAddress?: string;
-  remotePort?: number;
-  localAddress?: string;
-  localPort?: number;
-  dstFamily?: number;
-  dstAddress?: string;
-  dstPort?: number;
-  decided?: number;
-  gen?: number;
-  ep?: number;
-  flags?: number;
-  reason?: number;
-  errno?: number;
-  received?: number;
-  sent?: number;
-  upstreamLocal?: string;
-}
+/**
+ * A batch of events from the addon: 12 numbers and 3 strings per event.
+ * accepted: [1, id, listener, fd, remotePort, localPort, dstFamily, dstPort, decided, gen, ep, flags],
+ *           [remoteAddress, localAddress, dstAddress];
+ * ended:    [2, id, reason, errno, received, sent, 0…], [upstreamLocal].
+ * `decided` is -1 when JavaScript decides; a string is absent when there is none.
+ */
+const EVENT_NUMS = 12;
+const EVENT_STRS = 3;
 
 interface Addon {
-  start(onEvents: (events: RawEvent[]) => void, threads: number): void;
+  start(onEvents: (nums: Float64Array, strs: (string | undefined)[]) => void, threads: number): void;
   stop(): void;
   ref(): void;
   unref(): void;
@@ -214,7 +201,7 @@ export class ByteEngine {
       engine = new ByteEngine(a);
       try {
         const started = engine;
-        a.start((events) => started.#dispatch(events), threads);
+        a.start((nums, strs) => started.#dispatch(nums, strs), threads);
       } catch (e) {
         throw new ByteEngineError(`cannot start the byte relay: ${(e as Error).message}`);
       }
@@ -337,48 +324,52 @@ export class ByteEngine {
     else this.#addon.unref();
   }
 
-  #dispatch(events: RawEvent[]): void {
-    for (const e of events) {
-      if (e.type === 1) {
-        const onAccept = this.#listeners.get(e.listener as number);
+  #dispatch(n: Float64Array, strs: (string | undefined)[]): void {
+    for (let o = 0, k = 0; o < n.length; o += EVENT_NUMS, k += EVENT_STRS) {
+      const id = n[o + 1] as number;
+      if (n[o] === 1) {
+        const onAccept = this.#listeners.get(n[o + 2] as number);
         if (!onAccept) {
-          this.#addon.discard(e.id);
+          this.#addon.discard(id);
           continue;
         }
+        const dstFamily = n[o + 6] as number;
+        const decided = n[o + 8] as number;
+        const flags = n[o + 11] as number;
         onAccept({
-          id: e.id,
-          fd: e.fd as number,
-          remoteAddress: e.remoteAddress as string,
-          remotePort: e.remotePort as number,
-          localAddress: e.localAddress as string,
-          localPort: e.localPort as number,
-          originalDst: e.dstFamily
-            ? { address: e.dstAddress as string, port: e.dstPort as number, family: e.dstFamily === 6 ? 6 : 4 }
+          id,
+          fd: n[o + 3] as number,
+          remoteAddress: strs[k] as string,
+          remotePort: n[o + 4] as number,
+          localAddress: strs[k + 1] as string,
+          localPort: n[o + 5] as number,
+          originalDst: dstFamily
+            ? { address: strs[k + 2] as string, port: n[o + 7] as number, family: dstFamily === 6 ? 6 : 4 }
             : null,
           decided:
-            e.decided === undefined
+            decided < 0
               ? undefined
               : {
-                  index: e.decided,
-                  gen: e.gen as number,
-                  endpoint: e.ep as number,
-                  blackholed: ((e.flags as number) & 1) !== 0,
-                  overflow: ((e.flags as number) & 2) !== 0,
-                  connecting: ((e.flags as number) & 4) !== 0,
+                  index: decided,
+                  gen: n[o + 9] as number,
+                  endpoint: n[o + 10] as number,
+                  blackholed: (flags & 1) !== 0,
+                  overflow: (flags & 2) !== 0,
+                  connecting: (flags & 4) !== 0,
                 },
         });
         continue;
       }
-      const onEnd = this.#pairs.get(e.id);
+      const onEnd = this.#pairs.get(id);
       if (!onEnd) continue;
-      this.#pairs.delete(e.id);
-      const reason = END_REASONS[e.reason as number] ?? 'io_error';
+      this.#pairs.delete(id);
+      const errno = n[o + 3] as number;
       onEnd({
-        reason,
-        errorCode: e.errno ? errnoName(e.errno) : undefined,
-        bytesReceived: e.received as number,
-        bytesSent: e.sent as number,
-        upstreamLocal: e.upstreamLocal,
+        reason: END_REASONS[n[o + 2] as number] ?? 'io_error',
+        errorCode: errno ? errnoName(errno) : undefined,
+        bytesReceived: n[o + 4] as number,
+        bytesSent: n[o + 5] as number,
+        upstreamLocal: strs[k],
       });
     }
     this.#updateRef();
