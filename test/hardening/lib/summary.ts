@@ -26,6 +26,8 @@ export interface ScenarioRow {
   leaks: number;
   /** Things that went missing that must not: acknowledged writes or events lost, good requests unanswered. */
   losses: number;
+  /** What the table has no column for, printed under it: e.g. failures by phase and error code. */
+  notes?: string[];
 }
 
 export const SUMMARY_ENV = 'SLUICE_HARDENING_SUMMARY';
@@ -44,6 +46,8 @@ function checkRow(row: ScenarioRow): void {
       throw new TypeError(`summary row "${row.scenario}": ${key} must be a count (got ${v})`);
   }
   if (!row.scenario) throw new TypeError('summary row: scenario must be named');
+  if (row.notes !== undefined && !(Array.isArray(row.notes) && row.notes.every((n) => typeof n === 'string')))
+    throw new TypeError(`summary row "${row.scenario}": notes must be a list of strings`);
 }
 
 /** Appends one row for this run. */
@@ -104,5 +108,13 @@ export function formatSummaryTable(rows: readonly ScenarioRow[]): string {
   const line = (cells: string[]) =>
     cells.map((cell, c) => (numeric.has(c) ? cell.padStart(widths[c]!) : cell.padEnd(widths[c]!))).join(' | ');
   const rule = widths.map((w) => '-'.repeat(w)).join('-+-');
-  return [line(header), rule, ...body.map(line), rule, line(totals)].join('\n');
+  const notes = rows.flatMap((r) => (r.notes ?? []).map((n) => `  ${r.scenario}: ${n}`));
+  return [
+    line(header),
+    rule,
+    ...body.map(line),
+    rule,
+    line(totals),
+    ...(notes.length ? ['', 'notes:', ...notes] : []),
+  ].join('\n');
 }
