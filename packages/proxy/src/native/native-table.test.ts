@@ -258,6 +258,44 @@ describe('relay-thread decision table', { skip }, () => {
     assert.deepEqual(withSlots.endpoints, ['10.9.0.1:7000']);
   });
 
+  test("Istio's unlimited thresholds (max_connections 4294967295) relay on the relay thread, as the control plane sends them", async (t) => {
+    const srv = await startServer('127.0.0.1', (s) => s.pipe(s));
+    const tp = await startTestProxy();
+    t.after(() => Promise.all([tp.proxy.destroy(), srv.close()]));
+    const cluster = 'outbound|3306||mysqldb.example';
+    const unlimited = 4294967295;
+    await tp.proxy.applySnapshot({
+      listeners: [
+        virtualOutbound('REGISTRY_ONLY'),
+        portListener('0.0.0.0', srv.port, [
+          tcpChain(cluster, { prefix_ranges: [{ address_prefix: '127.0.0.1', prefix_len: 32 }] }),
+        ]),
+      ],
+      clusters: [
+        blackHoleCluster(),
+        originalDstCluster(cluster, {
+          circuit_breakers: {
+            thresholds: [
+              {
+                max_connections: unlimited,
+                max_pending_requests: unlimited,
+                max_requests: unlimited,
+                max_retries: unlimited,
+              },
+            ],
+          },
+        }),
+      ],
+    });
+    assert.equal(tp.proxy.byteEngine, 'native');
+    const c = tp.connect({ address: '127.0.0.1', port: srv.port });
+    c.end('hello');
+    assert.equal((await readAll(c)).toString(), 'hello');
+    const ok = await tp.log.waitFor((e) => e.upstream_cluster === cluster);
+    assert.equal(ok.response_flags, '-');
+    assert.ok(tp.proxy.relayDecisions >= 1, 'decided on the relay thread');
+  });
+
   test('a proxy decides on the relay thread: relayed, black-holed, breaker, logged as in JavaScript', async (t) => {
     const srv = await startServer('127.0.0.1', (s) => s.pipe(s));
     const tp = await startTestProxy();

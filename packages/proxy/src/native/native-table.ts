@@ -90,7 +90,8 @@ function planFor(d: EgressDecision, clusters: ClusterTable | undefined): Plan {
     action: where === 'original' ? NativeAction.Original : NativeAction.Endpoints,
     cluster: d.cluster,
     slot,
-    max: clusters.maxConnections(d.cluster),
+    // Istio sends 4294967295 for "unlimited": it must not wrap to -1 in the Int32Array spec.
+    max: Math.min(I32_MAX, clusters.maxConnections(d.cluster)),
     connectMs: ms(clusters.connectTimeoutMs(d.cluster)),
     idleMs: ms(chain?.idleTimeoutMs ?? 0),
     maxMs: ms(chain?.maxConnectionDurationMs ?? 0),
