@@ -98,12 +98,15 @@ spec:
 `);
   assert.equal(applied, 0);
   let listeners: string[] = [];
-  for (let i = 0; i < 20 && !listeners.includes('0.0.0.0_3306'); i++) {
+  for (let i = 0; i < 20 && !listeners.includes('10.233.78.200_3306'); i++) {
     const r = await client.next(TypeUrl.Listener);
     client.ack(r);
     listeners = decodeAll(r).map((l) => l['name'] as string);
   }
-  assert.ok(listeners.includes('0.0.0.0_3306'), `the proxy was sent a listener for port 3306: ${listeners}`);
+  assert.ok(
+    listeners.includes('10.233.78.200_3306'),
+    `the proxy was sent a listener for 10.233.78.200:3306: ${listeners}`,
+  );
 
   const wait = await get('/debug/wait_for_acks?timeoutSeconds=5');
   assert.equal(wait.status, 200);
@@ -116,6 +119,6 @@ spec:
   );
   const dump = await get(`/debug/config_dump?proxyID=${encodeURIComponent(PROXY_ID)}`);
   assert.equal(dump.status, 200);
-  assert.match(JSON.stringify(dump.body), /0\.0\.0\.0_3306/);
+  assert.match(JSON.stringify(dump.body), /10\.233\.78\.200_3306/);
   assert.match(JSON.stringify(dump.body), /10\.233\.78\.200/);
 });

@@ -199,6 +199,81 @@ describe('shared TCP ports', () => {
     assert.equal(analyzed[0]?.loser.name, g.conflicts[0]?.loser.name);
   });
 
+  const tcpEntry = (name: string, addresses: string[], created: string, port = 3306, protocol = 'TCP') =>
+    res(
+      'ServiceEntry',
+      name,
+      { hosts: [`${name}.example`], addresses, ports: [{ name: 'p', number: port, protocol }], resolution: 'NONE' },
+      { creationTimestamp: created },
+    );
+
+  test('an exact address gets its own listener <ip>_<port>; CIDRs stay chains of 0.0.0.0_<port>', () => {
+    const g = gen([
+      meshRegistryOnly,
+      tcpEntry('one', ['10.1.0.1'], '2026-03-01T00:00:00Z'),
+      tcpEntry('two', ['10.1.0.2/32', '10.2.0.0/16'], '2026-03-02T00:00:00Z'),
+      tcpEntry('six', ['fd00:0:0::7/128'], '2026-03-03T00:00:00Z'),
+    ]);
+    const one = listener(g, '10.1.0.1_3306') as Json;
+    assert.deepEqual(one.address, { socket_address: { address: '10.1.0.1', port_value: 3306 } });
+    assert.equal(one.bind_to_port, false);
+    assert.equal(one.traffic_direction, 'OUTBOUND');
+    assert.deepEqual(
+      one.filter_chains.map((c: Json) => c.filter_chain_match),
+      [{ destination_port: 3306 }],
+    );
+    assert.equal(one.filter_chains[0].filters[0].typed_config.cluster, 'outbound|3306||one.example');
+    assert.deepEqual(one.filter_chains[0].metadata, {
+      filter_metadata: { 'sluice.dev': { rule: 'ServiceEntry/default/one' } },
+    });
+    const wildcard = listener(g, '0.0.0.0_3306') as Json;
+    assert.equal(one.default_filter_chain, wildcard.default_filter_chain);
+    assert.equal(one.default_filter_chain.name, 'BlackHoleFilterChain');
+    assert.equal(
+      listener(g, '10.1.0.2_3306')?.filter_chains[0].filters[0].typed_config.cluster,
+      'outbound|3306||two.example',
+    );
+    assert.deepEqual(
+      wildcard.filter_chains.map((c: Json) => c.filter_chain_match),
+      [{ destination_port: 3306, prefix_ranges: [{ address_prefix: '10.2.0.0', prefix_len: 16 }] }],
+    );
+    assert.ok(listener(g, 'fd00::7_3306'), 'IPv6 in its canonical form');
+    assert.deepEqual(g.conflicts, []);
+  });
+
+  test('two entries with the same exact address and port: the older keeps the listener, the other is reported', () => {
+    const older = tcpEntry('db-a', ['10.1.0.9'], '2026-03-01T00:00:00Z');
+    const newer = tcpEntry('db-b', ['10.1.0.9/32'], '2026-03-02T00:00:00Z');
+    const g = gen([newer, older]);
+    const l = listener(g, '10.1.0.9_3306') as Json;
+    assert.equal(l.filter_chains.length, 1);
+    assert.equal(l.filter_chains[0].filters[0].typed_config.cluster, 'outbound|3306||db-a.example');
+    assert.equal(listener(g, '0.0.0.0_3306'), undefined);
+    assert.equal(g.conflicts.length, 1);
+    assert.equal(g.conflicts[0]?.reason, 'tcp-over-tcp');
+    assert.equal(g.conflicts[0]?.winner.name, 'db-a');
+    assert.equal(g.conflicts[0]?.loser.name, 'db-b');
+  });
+
+  test('an address a TLS entry also matches on the port stays a /32 chain beside its SNI chain', () => {
+    const tls = tcpEntry('api', ['10.1.0.5'], '2026-03-01T00:00:00Z', 443, 'TLS');
+    const raw = tcpEntry('raw', ['10.1.0.5', '10.1.0.6'], '2026-03-02T00:00:00Z', 443);
+    const g = gen([tls, raw]);
+    assert.equal(listener(g, '10.1.0.5_443'), undefined);
+    assert.equal(
+      listener(g, '10.1.0.6_443')?.filter_chains[0].filters[0].typed_config.cluster,
+      'outbound|443||raw.example',
+    );
+    const chains = (listener(g, '0.0.0.0_443') as Json).filter_chains;
+    const byName = Object.fromEntries(chains.map((c: Json) => [c.name, c.filter_chain_match]));
+    assert.deepEqual(byName['outbound|443||raw.example'], {
+      destination_port: 443,
+      prefix_ranges: [{ address_prefix: '10.1.0.5', prefix_len: 32 }],
+    });
+    assert.deepEqual(byName['outbound|443||api.example'].server_names, ['api.example']);
+    assert.deepEqual(g.conflicts, []);
+  });
+
   test('resolution DNS gets an auto-allocated VIP: no conflict, answered by DNS', () => {
     const a = res(
       'ServiceEntry',

@@ -1,11 +1,12 @@
 /**
  * Listeners: `virtualOutbound` (15001, hands connections to the listener of their original
  * destination, falls back by mode), per-port outbound listeners `0.0.0.0_<port>` whose filter chains
- * match addresses/SNI/port, and `virtualInbound` (15006). Shared-port conflicts are resolved here
+ * match CIDRs/SNI/port, one `<ip>_<port>` per exact address of a TCP service (as Istio's sidecars
+ * get), and `virtualInbound` (15006). Shared-port conflicts are resolved here
  * with Istio's winner and reported. Pure.
  */
 import { TypeUrl } from '@sluice/xds';
-import { type CidrRange, parseCidr } from './address.js';
+import { type CidrRange, hostAddress, parseCidr } from './address.js';
 import {
   BLACK_HOLE_CLUSTER,
   type ClusterFacts,
@@ -75,14 +76,19 @@ interface ChainCandidate {
   chain: EnvoyObject;
 }
 
+/**
+ * The chains of one service port. `addresses`: the addresses its chains match (prefix_ranges);
+ * empty for a listener bound to the address itself, `svc.addresses` by default.
+ */
 function tcpChains(
   scope: ProxyScope,
   svc: MeshService,
   port: MeshPort,
   facts: Map<string, ClusterFacts>,
+  addresses: readonly string[] = svc.addresses,
 ): EnvoyObject[] {
   const defaultCluster = outboundClusterName(port.number, undefined, svc.hostname);
-  const ranges = svc.addresses.map(parseCidr).filter((c): c is CidrRange => c !== undefined);
+  const ranges = addresses.map(parseCidr).filter((c): c is CidrRange => c !== undefined);
   const baseMatch: EnvoyObject = { destination_port: port.number };
   if (ranges.length > 0) baseMatch.prefix_ranges = ranges;
   if (port.kind === 'tls') {
@@ -188,9 +194,10 @@ export interface OutboundListeners {
   conflicts: PortConflict[];
 }
 
-/** One port's outbound listener and what building it found. */
+/** One port's outbound listeners and what building them found. */
 interface PortListener {
-  listener: NamedEnvoyResource;
+  /** `0.0.0.0_<port>`, then the port's `<ip>_<port>` listeners. */
+  listeners: NamedEnvoyResource[];
   http: boolean;
   conflicts: PortConflict[];
 }
@@ -222,6 +229,8 @@ let portListenerMemoPrevious = new Map<string, PortListener>();
 export function rotateListenerMemo(): void {
   portListenerMemoPrevious = portListenerMemo;
   portListenerMemo = new Map();
+  addressListenerMemoPrevious = addressListenerMemo;
+  addressListenerMemo = new Map();
 }
 
 function portMemoKey(
@@ -264,13 +273,63 @@ export function buildOutboundListeners(
     let built = key === undefined ? undefined : (portListenerMemo.get(key) ?? portListenerMemoPrevious.get(key));
     if (!built) built = buildPortListener(scope, portNumber, entries, facts, fallback);
     if (key !== undefined) portListenerMemo.set(key, built);
-    listeners.push(built.listener);
+    for (const l of built.listeners) listeners.push(l);
     if (built.http) httpPorts.push(portNumber);
     for (const c of built.conflicts) conflicts.push(c);
   }
   return { listeners, httpPorts, conflicts };
 }
 
+/** An address in its canonical text (IPv6 compressed, lower case), for listener names and keys. */
+function canonicalIp(ip: string): string {
+  if (!ip.includes(':')) return ip;
+  try {
+    return new URL(`http://[${ip}]/`).hostname.slice(1, -1);
+  } catch {
+    return ip.toLowerCase();
+  }
+}
+
+/**
+ * Listeners bound to one exact address, reused across proxies and snapshots while the entry's
+ * objects stay the same (same condition as the port memo: no VirtualService routes the host).
+ */
+let addressListenerMemo = new Map<string, NamedEnvoyResource>();
+let addressListenerMemoPrevious = new Map<string, NamedEnvoyResource>();
+
+/**
+ * The listener `<ip>_<port>` of a TCP service port with that exact address, as Istio gives a
+ * sidecar for a TCP service with an address: bound to it (bind_to_port false), its chains match the
+ * port only, and it falls back like the per-port listeners.
+ */
+function addressListener(
+  ip: string,
+  portNumber: number,
+  chains: EnvoyObject[],
+  fallback: EnvoyObject,
+  memoKey: string | undefined,
+): NamedEnvoyResource {
+  const key = memoKey === undefined ? undefined : `${ip}_${portNumber}:${memoKey}`;
+  const known = key === undefined ? undefined : (addressListenerMemo.get(key) ?? addressListenerMemoPrevious.get(key));
+  const listener = known ?? {
+    name: `${ip}_${portNumber}`,
+    address: { socket_address: { address: ip, port_value: portNumber } },
+    bind_to_port: false,
+    traffic_direction: 'OUTBOUND',
+    filter_chains: chains,
+    default_filter_chain: fallback,
+  };
+  if (key !== undefined) addressListenerMemo.set(key, listener);
+  return listener;
+}
+
+/**
+ * One port's outbound listeners: `0.0.0.0_<port>` with the chains of HTTP, TLS (SNI), address-less
+ * and CIDR entries, and one `<ip>_<port>` per exact address (/32, /128) of a plain TCP entry.
+ * An exact address stays a /32 (/128) chain in `0.0.0.0_<port>` when a TLS entry or a
+ * VirtualService with destinationSubnets on the port also matches it (their chains are told apart
+ * inside one listener). Conflicts: the older entry keeps the match (chain or address).
+ */
 function buildPortListener(
   scope: ProxyScope,
   portNumber: number,
@@ -279,49 +338,92 @@ function buildPortListener(
   fallback: EnvoyObject,
 ): PortListener {
   const conflicts: PortConflict[] = [];
-  {
-    const httpWinner = entries.find((e) => e.port.kind === 'http');
-    const chosen = new Map<string, ChainCandidate>();
-    let needsTls = false;
-    for (const { svc, port } of entries) {
-      if (port.kind === 'http') continue;
-      const hasRanges = svc.addresses.some((a) => parseCidr(a) !== undefined);
-      if (port.kind === 'tcp' && !hasRanges && httpWinner) {
-        conflicts.push(conflict('http-over-tcp', portNumber, httpWinner.svc, svc));
-        continue;
-      }
-      for (const chain of tcpChains(scope, svc, port, facts)) {
-        const key = JSON.stringify(chain.filter_chain_match);
-        const prior = chosen.get(key);
+  const httpWinner = entries.find((e) => e.port.kind === 'http');
+  // Exact addresses per entry; those of entries that must keep a /32 chain pin the address.
+  const exactOf = new Map<MeshService, string[]>();
+  const pinned = new Set<string>();
+  const plainChains = new Map<MeshService, EnvoyObject[]>();
+  for (const { svc, port } of entries) {
+    if (port.kind === 'http') continue;
+    const exact: string[] = [];
+    for (const a of svc.addresses) {
+      const host = hostAddress(a);
+      if (host !== undefined) exact.push(canonicalIp(host));
+    }
+    if (exact.length === 0) continue;
+    exactOf.set(svc, exact);
+    const chains = port.kind === 'tcp' ? tcpChains(scope, svc, port, facts, []) : undefined;
+    if (chains && chains.length === 1) plainChains.set(svc, chains);
+    else for (const ip of exact) pinned.add(ip);
+  }
+  const chosen = new Map<string, ChainCandidate>();
+  const byAddress = new Map<string, { service: MeshService; listener: NamedEnvoyResource }>();
+  let needsTls = false;
+  for (const { svc, port } of entries) {
+    if (port.kind === 'http') continue;
+    const hasRanges = svc.addresses.some((a) => parseCidr(a) !== undefined);
+    if (port.kind === 'tcp' && !hasRanges && httpWinner) {
+      conflicts.push(conflict('http-over-tcp', portNumber, httpWinner.svc, svc));
+      continue;
+    }
+    let addresses: readonly string[] = svc.addresses;
+    const plain = plainChains.get(svc);
+    const exact = exactOf.get(svc);
+    if (plain && exact) {
+      const memoKey = virtualServiceFor(scope, svc.hostname)
+        ? undefined
+        : `${idOf(fallback)},${idOf(svc)}.${idOf(port)}.${idOf(facts.get(outboundClusterName(port.number, undefined, svc.hostname)))}`;
+      for (const ip of exact) {
+        if (pinned.has(ip)) continue;
+        const prior = byAddress.get(ip);
         if (prior) {
           if (prior.service.hostname !== svc.hostname || prior.service.ref !== svc.ref) {
             conflicts.push(conflict('tcp-over-tcp', portNumber, prior.service, svc));
           }
           continue;
         }
-        chosen.set(key, { key, service: svc, port, chain });
+        byAddress.set(ip, { service: svc, listener: addressListener(ip, portNumber, plain, fallback, memoKey) });
       }
-      if (port.kind === 'tls') needsTls = true;
+      addresses = svc.addresses.filter((a) => {
+        const host = hostAddress(a);
+        return host === undefined || pinned.has(canonicalIp(host));
+      });
+      if (addresses.length === 0) continue;
     }
-    const chains = [...chosen.values()].map((c) => c.chain);
-    if (httpWinner) chains.push(httpChain(portNumber));
-    chains.sort((a, b) =>
-      (a.name as string) < (b.name as string) ? -1 : (a.name as string) > (b.name as string) ? 1 : 0,
-    );
-    const listener: NamedEnvoyResource = {
-      name: `0.0.0.0_${portNumber}`,
-      address: { socket_address: { address: '0.0.0.0', port_value: portNumber } },
-      bind_to_port: false,
-      traffic_direction: 'OUTBOUND',
-      filter_chains: chains,
-      default_filter_chain: fallback,
-    };
-    const filters: EnvoyObject[] = [];
-    if (needsTls) filters.push({ name: 'envoy.filters.listener.tls_inspector' });
-    if (httpWinner) filters.push({ name: 'envoy.filters.listener.http_inspector' });
-    if (filters.length > 0) listener.listener_filters = filters;
-    return { listener, http: httpWinner !== undefined, conflicts };
+    for (const chain of tcpChains(scope, svc, port, facts, addresses)) {
+      const key = JSON.stringify(chain.filter_chain_match);
+      const prior = chosen.get(key);
+      if (prior) {
+        if (prior.service.hostname !== svc.hostname || prior.service.ref !== svc.ref) {
+          conflicts.push(conflict('tcp-over-tcp', portNumber, prior.service, svc));
+        }
+        continue;
+      }
+      chosen.set(key, { key, service: svc, port, chain });
+    }
+    if (port.kind === 'tls') needsTls = true;
   }
+  const chains = [...chosen.values()].map((c) => c.chain);
+  if (httpWinner) chains.push(httpChain(portNumber));
+  chains.sort((a, b) =>
+    (a.name as string) < (b.name as string) ? -1 : (a.name as string) > (b.name as string) ? 1 : 0,
+  );
+  const listener: NamedEnvoyResource = {
+    name: `0.0.0.0_${portNumber}`,
+    address: { socket_address: { address: '0.0.0.0', port_value: portNumber } },
+    bind_to_port: false,
+    traffic_direction: 'OUTBOUND',
+    filter_chains: chains,
+    default_filter_chain: fallback,
+  };
+  const filters: EnvoyObject[] = [];
+  if (needsTls) filters.push({ name: 'envoy.filters.listener.tls_inspector' });
+  if (httpWinner) filters.push({ name: 'envoy.filters.listener.http_inspector' });
+  if (filters.length > 0) listener.listener_filters = filters;
+  // Like Istio, no wildcard listener for a port whose every entry has its own address listener.
+  const listeners = chains.length > 0 ? [listener] : [];
+  for (const { listener: l } of byAddress.values()) listeners.push(l);
+  return { listeners, http: httpWinner !== undefined, conflicts };
 }
 
 const virtualOutbounds = new WeakMap<EnvoyObject, NamedEnvoyResource>();

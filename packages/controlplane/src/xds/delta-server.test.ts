@@ -70,7 +70,7 @@ describe('ADS incremental (delta) over a real gRPC stream', () => {
     const c = connect();
     c.send({ typeUrl: TypeUrl.Listener, subscribe: ['*'] });
     const r = await c.next(TypeUrl.Listener);
-    assert.deepEqual(names(r), ['0.0.0.0_3306', '0.0.0.0_9080', 'virtualInbound', 'virtualOutbound']);
+    assert.deepEqual(names(r), ['0.0.0.0_9080', '10.233.77.250_3306', 'virtualInbound', 'virtualOutbound']);
     assert.ok(r.resources.every((x) => x.version.length > 0));
     assert.equal(r.resources.find((x) => x.name === 'virtualOutbound')?.body.name, 'virtualOutbound');
     assert.ok(r.nonce.length > 0);
@@ -119,7 +119,7 @@ describe('ADS incremental (delta) over a real gRPC stream', () => {
     assert.deepEqual(cds.removed_resources, []);
     c.ack(cds);
     const lds2 = await c.next(TypeUrl.Listener);
-    assert.deepEqual(names(lds2), ['0.0.0.0_3306']);
+    assert.deepEqual(names(lds2), ['10.233.77.250_3306']);
     c.ack(lds2);
     // NDS is split per host: only the new host's entry is sent.
     const nds = await c.next(TypeUrl.NameTable);

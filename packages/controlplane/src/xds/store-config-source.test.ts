@@ -101,11 +101,11 @@ test('a ServiceEntry written to the store reaches a connected proxy, which acks 
   });
   client.send({ typeUrl: TypeUrl.Listener });
   const first = await client.next(TypeUrl.Listener);
-  assert.ok(!decodeAll(first).some((l) => l.name === '0.0.0.0_3306'));
+  assert.ok(!decodeAll(first).some((l) => l.name === '10.233.77.250_3306'));
   client.ack(first);
   const created = await store.create(stripStored(mysqlExternal));
   const second = await client.next(TypeUrl.Listener);
-  assert.ok(decodeAll(second).some((l) => l.name === '0.0.0.0_3306'));
+  assert.ok(decodeAll(second).some((l) => l.name === '10.233.77.250_3306'));
   client.ack(second);
   const res = await server.waitForAcks({ version: created.metadata.resourceVersion, timeoutMs: 5000 });
   assert.deepEqual(res.notAcked, []);

@@ -51,7 +51,7 @@ describe('ADS state of the world over a real gRPC stream', () => {
     const r = await c.next(TypeUrl.Listener);
     assert.ok(r.version_info.length > 0);
     assert.ok(r.nonce.length > 0);
-    assert.deepEqual(names(r), ['0.0.0.0_3306', '0.0.0.0_9080', 'virtualInbound', 'virtualOutbound']);
+    assert.deepEqual(names(r), ['0.0.0.0_9080', '10.233.77.250_3306', 'virtualInbound', 'virtualOutbound']);
   });
 
   test('ACK marks the type SYNCED with the acked version and nothing is re-sent', async () => {
@@ -86,7 +86,7 @@ describe('ADS state of the world over a real gRPC stream', () => {
       typeUrl: TypeUrl.Listener,
       version: first.version_info,
       nonce: second.nonce,
-      error: 'listener 0.0.0.0_3306: unsupported field',
+      error: 'listener 10.233.77.250_3306: unsupported field',
     });
     await barrier(c);
     const lds = server.statuses()[0]?.types.LDS;
@@ -148,7 +148,7 @@ describe('ADS state of the world over a real gRPC stream', () => {
     assert.equal(st?.types.LDS?.state, 'SYNCED');
     source.set([meshRegistryOnly, ...bookinfo, mysqlExternal]);
     const r2 = await c2.next(TypeUrl.Listener);
-    assert.ok(names(r2).includes('0.0.0.0_3306'));
+    assert.ok(names(r2).includes('10.233.77.250_3306'));
     const c3 = connect();
     c3.send({ typeUrl: TypeUrl.Listener, version: r1.version_info });
     const r3 = await c3.next(TypeUrl.Listener);
@@ -207,7 +207,7 @@ describe('ADS state of the world over a real gRPC stream', () => {
       ]);
     }
     const r = await c.next(TypeUrl.Listener);
-    assert.ok(names(r).includes('0.0.0.0_4019'));
+    assert.ok(names(r).includes('10.233.77.250_4019'));
     c.ack(r);
     c.ack(await c.next(TypeUrl.NameTable));
     const res = await server.waitForAcks({ timeoutMs: 5000 });
