@@ -7,7 +7,8 @@
  * listeners `0.0.0.0_<port>` on 5 ports, one chain per entry matching its /32 — every 100th entry a
  * /24 CIDR instead — each to an ORIGINAL_DST cluster of its own) goes through the proxy's normal
  * snapshot path; then `decideEgress` runs on pre-generated destinations (90 % registered addresses,
- * 10 % unregistered) and the mean µs per decision is printed. Idle RSS: a proxy process (native
+ * 10 % unregistered) and the mean µs per decision is printed, then the same destinations through the
+ * relay thread's lookup (the table compiled for it, timed in C: `native µs`). Idle RSS: a proxy process (native
  * byte path, after a full GC) holding an empty snapshot and one with `--rss-entries` entries.
  * Last line: one JSON object.
  */
@@ -17,6 +18,9 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { decideEgress, Proxy as SluiceProxy } from '@sluice/proxy';
+import { parseIpv4 } from '../../packages/proxy/src/decision/ip.js';
+import { nativeDecideManyForTesting } from '../../packages/proxy/src/native/byte-engine.js';
+import { compileNativeTable } from '../../packages/proxy/src/native/native-table.js';
 import {
   originalDstCluster,
   portListener,
@@ -92,7 +96,10 @@ async function proxyWith(n: number): Promise<{ proxy: SluiceProxy; compileMs: nu
   return { proxy, compileMs };
 }
 
-async function decisionCost(n: number, lookups: number): Promise<{ us: number; compileMs: number; hits: number }> {
+async function decisionCost(
+  n: number,
+  lookups: number,
+): Promise<{ us: number; nativeUs: number | undefined; compileMs: number; hits: number }> {
   const { proxy, compileMs } = await proxyWith(n);
   try {
     const table = proxy.snapshot?.table;
@@ -109,7 +116,17 @@ async function decisionCost(n: number, lookups: number): Promise<{ us: number; c
       if (decideEgress(table, dsts[i % dsts.length] ?? null).verdict === 'route') hits++;
     }
     const ns = Number(process.hrtime.bigint() - t0);
-    return { us: ns / lookups / 1000, compileMs, hits: hits / lookups };
+    const snap = proxy.snapshot;
+    let nativeUs: number | undefined;
+    if (snap) {
+      const native = compileNativeTable(snap.table, snap.clusters);
+      const ips = Uint32Array.from(dsts, (d) => parseIpv4(d.ip) ?? 0);
+      const ports = Int32Array.from(dsts, (d) => d.port);
+      nativeDecideManyForTesting(native.spec, ips, ports, 200_000); // warm-up
+      const nativeNs = nativeDecideManyForTesting(native.spec, ips, ports, lookups);
+      if (nativeNs !== undefined) nativeUs = nativeNs / lookups / 1000;
+    }
+    return { us: ns / lookups / 1000, nativeUs, compileMs, hits: hits / lookups };
   } finally {
     await proxy.destroy();
   }
@@ -147,16 +164,18 @@ async function main(): Promise<void> {
   const sizes = (opts.sizes as string).split(',').map(Number);
   const lookups = Number(opts.lookups);
   const decision: Record<string, number> = {};
+  const nativeDecision: Record<string, number> = {};
   const compile: Record<string, number> = {};
   console.log(
-    `${'entries'.padStart(8)}${'µs/decision'.padStart(13)}${'compile ms'.padStart(12)}${'routed'.padStart(8)}`,
+    `${'entries'.padStart(8)}${'µs/decision'.padStart(13)}${'native µs'.padStart(11)}${'compile ms'.padStart(12)}${'routed'.padStart(8)}`,
   );
   for (const n of sizes) {
     const r = await decisionCost(n, lookups);
     decision[n] = Number(r.us.toFixed(3));
+    if (r.nativeUs !== undefined) nativeDecision[n] = Number(r.nativeUs.toFixed(3));
     compile[n] = Math.round(r.compileMs);
     console.log(
-      `${String(n).padStart(8)}${r.us.toFixed(3).padStart(13)}${String(Math.round(r.compileMs)).padStart(12)}${`${Math.round(r.hits * 100)}%`.padStart(8)}`,
+      `${String(n).padStart(8)}${r.us.toFixed(3).padStart(13)}${(r.nativeUs?.toFixed(3) ?? '-').padStart(11)}${String(Math.round(r.compileMs)).padStart(12)}${`${Math.round(r.hits * 100)}%`.padStart(8)}`,
     );
   }
   const rssEntries = Number(opts['rss-entries']);
@@ -166,6 +185,7 @@ async function main(): Promise<void> {
   console.log(
     JSON.stringify({
       us_per_decision: decision,
+      native_us_per_decision: nativeDecision,
       compile_ms: compile,
       idle_rss_mib: { 0: Number(rssEmpty.toFixed(1)), [rssEntries]: Number(rssFull.toFixed(1)) },
       lookups,
