@@ -444,15 +444,14 @@ export class Proxy {
       listener.setTable(this.#generation, null, null);
       return;
     }
-    let native: NativeTableEntry['native'];
     try {
-      native = compileNativeTable(snap.table, snap.clusters);
+      const { spec, ...native } = compileNativeTable(snap.table, snap.clusters);
       this.#nativeTables.set(this.#generation, { native, snapshot: snap });
       for (const gen of this.#nativeTables.keys()) {
         if (this.#nativeTables.size <= NATIVE_TABLES_KEPT) break;
         this.#nativeTables.delete(gen);
       }
-      listener.setTable(this.#generation, native.spec, this.#counters.sharedHandle);
+      listener.setTable(this.#generation, spec, this.#counters.sharedHandle); // copied by the addon
     } catch (e) {
       this.logger.error({ error: (e as Error).message }, 'relay thread table not built; deciding in JavaScript');
       listener.setTable(this.#generation, null, null);

@@ -173,7 +173,7 @@ export function serveNativeConnection(
 
 /** A table the relay thread decides with, and the snapshot it was compiled from. */
 export interface NativeTableEntry {
-  readonly native: NativeTable;
+  readonly native: Omit<NativeTable, 'spec'>;
   readonly snapshot: CompiledSnapshot;
 }
 

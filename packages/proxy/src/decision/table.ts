@@ -386,17 +386,22 @@ function pickInGroup(
   return undefined;
 }
 
-const decisionCache = new WeakMap<CompiledChain, Map<string, EgressDecision>>();
+/**
+ * A chain's decisions by reason: one decision object in the common case (a chain is reached for
+ * one reason), a map only for a chain reached for several (e.g. by address and as a default).
+ */
+const decisionCache = new WeakMap<CompiledChain, EgressDecision | Map<string, EgressDecision>>();
+
+const cacheKey = (reason: EgressReason, isDefault: boolean): string => (isDefault ? `${reason}/default` : reason);
 
 function decisionFor(chain: CompiledChain, reason: EgressReason, isDefault: boolean): EgressDecision {
-  let byReason = decisionCache.get(chain);
-  if (!byReason) {
-    byReason = new Map();
-    decisionCache.set(chain, byReason);
+  const cached = decisionCache.get(chain);
+  if (cached !== undefined) {
+    if (cached instanceof Map) {
+      const hit = cached.get(cacheKey(reason, isDefault));
+      if (hit) return hit;
+    } else if (cached.reason === reason && cached.isDefault === isDefault) return cached;
   }
-  const key: string = isDefault ? `${reason}/default` : reason;
-  const cached = byReason.get(key);
-  if (cached) return cached;
   const d: EgressDecision = Object.freeze({
     verdict: chain.verdict,
     reason,
@@ -405,7 +410,16 @@ function decisionFor(chain: CompiledChain, reason: EgressReason, isDefault: bool
     filterChain: chain,
     isDefault,
   });
-  byReason.set(key, d);
+  if (cached === undefined) decisionCache.set(chain, d);
+  else if (cached instanceof Map) cached.set(cacheKey(reason, isDefault), d);
+  else
+    decisionCache.set(
+      chain,
+      new Map([
+        [cacheKey(cached.reason, cached.isDefault), cached],
+        [cacheKey(reason, isDefault), d],
+      ]),
+    );
   return d;
 }
 
@@ -534,19 +548,14 @@ export function needsTlsInspection(table: DecisionTable | undefined, dst: Destin
 /** A chain group reduced to what needs no ClientHello: its decision, or none, or 'tls' (ask). */
 export type PlainDecision = EgressDecision | null | 'tls';
 
-export interface GroupLayout {
-  readonly plain: PlainDecision;
-  /** The group's own default chain (address-specific listener), reported as a fallback. */
-  readonly fallback: EgressDecision | undefined;
-}
-
 export interface PortLayout {
   /** 0 per-port outbound listener, 1 virtualOutbound chains of one port, 2 of any port. */
   readonly kind: 0 | 1 | 2;
   readonly port: number;
-  /** IPv4 host routes and prefixes (`ip` unsigned, host bits zero). */
-  readonly v4: { ip: number; len: number; group: GroupLayout }[];
-  readonly portOnly: GroupLayout | undefined;
+  /** Visits the IPv4 host routes and prefixes (`ip` unsigned, host bits zero) with their group's answer. */
+  forEachV4(fn: (ip: number, len: number, plain: PlainDecision, fallback: EgressDecision | undefined) => void): void;
+  /** The port-only group's answer; undefined without port-only chains. */
+  readonly portOnly: PlainDecision | undefined;
   readonly claimsAll: boolean;
   readonly defaultDecision: EgressDecision | undefined;
 }
@@ -558,24 +567,21 @@ export interface TableLayout {
   readonly virtualDefault: EgressDecision | undefined;
 }
 
-function groupLayout(g: ChainGroup): GroupLayout {
-  let plain: PlainDecision;
-  if (g.needsTls) plain = 'tls';
-  else {
-    if (g.plain === undefined) g.plain = decideInGroup(g, undefined, false) ?? null;
-    plain = g.plain;
-  }
-  return { plain, fallback: g.fallback ? fallbackDecision(g.fallback) : undefined };
+function groupPlain(g: ChainGroup): PlainDecision {
+  if (g.needsTls) return 'tls';
+  if (g.plain === undefined) g.plain = decideInGroup(g, undefined, false) ?? null;
+  return g.plain;
 }
 
 function portLayout(kind: 0 | 1 | 2, port: number, pt: PortTable): PortLayout {
-  const v4: PortLayout['v4'] = [];
-  pt.trie.forEachV4((ip, len, g) => v4.push({ ip, len, group: groupLayout(g) }));
   return {
     kind,
     port,
-    v4,
-    portOnly: pt.portOnly ? groupLayout(pt.portOnly) : undefined,
+    forEachV4: (fn) =>
+      pt.trie.forEachV4((ip, len, g) => {
+        fn(ip, len, groupPlain(g), g.fallback ? fallbackDecision(g.fallback) : undefined);
+      }),
+    portOnly: pt.portOnly ? groupPlain(pt.portOnly) : undefined,
     claimsAll: pt.claimsAll,
     defaultDecision: pt.defaultChain ? fallbackDecision(pt.defaultChain) : undefined,
   };

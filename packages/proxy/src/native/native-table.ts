@@ -13,7 +13,6 @@ import { parseIpv4 } from '../decision/ip.js';
 import {
   CAPTURE_PORT_DECISION,
   type DecisionTable,
-  type GroupLayout,
   NO_FILTER_CHAIN_DECISION,
   type PlainDecision,
   tableLayout,
@@ -100,6 +99,20 @@ function planFor(d: EgressDecision, clusters: ClusterTable | undefined): Plan {
   };
 }
 
+/** An Int32Array that grows as it is written. */
+class Ints {
+  a = new Int32Array(1024);
+  n = 0;
+  push(...vs: number[]): void {
+    if (this.n + vs.length > this.a.length) {
+      const bigger = new Int32Array(Math.max(this.a.length * 2, this.n + vs.length));
+      bigger.set(this.a.subarray(0, this.n));
+      this.a = bigger;
+    }
+    for (const v of vs) this.a[this.n++] = v;
+  }
+}
+
 /** Compiles `table` (with the snapshot's clusters; without them every route is left to JavaScript). */
 export function compileNativeTable(table: DecisionTable, clusters: ClusterTable | undefined): NativeTable {
   const layout = tableLayout(table);
@@ -119,35 +132,46 @@ export function compileNativeTable(table: DecisionTable, clusters: ClusterTable 
   const captureIdx = idx(CAPTURE_PORT_DECISION);
   const noFilterIdx = idx(NO_FILTER_CHAIN_DECISION);
   const virtualDefaultIdx = idx(layout.virtualDefault);
-  const body: number[] = [];
+  const body = new Ints();
   for (const pt of layout.ports) {
-    const hosts = pt.v4.filter((e) => e.len === 32);
-    const cidrs = pt.v4.filter((e) => e.len < 32).sort((a, b) => b.len - a.len);
-    const group = (g: GroupLayout) => [plainIdx(g.plain), idx(g.fallback)];
+    const at = body.n;
     body.push(
       pt.kind,
       pt.port,
-      pt.portOnly ? plainIdx(pt.portOnly.plain) : EMPTY,
+      pt.portOnly === undefined ? EMPTY : plainIdx(pt.portOnly),
       pt.claimsAll ? 1 : 0,
       idx(pt.defaultDecision),
-      hosts.length,
-      cidrs.length,
+      0,
+      0,
     );
-    for (const h of hosts) body.push(h.ip | 0, ...group(h.group));
-    for (const c of cidrs) body.push(c.ip | 0, c.len, ...group(c.group));
+    let hosts = 0;
+    const cidrs: number[][] = [];
+    pt.forEachV4((ip, len, plain, fallback) => {
+      if (len === 32) {
+        body.push(ip | 0, plainIdx(plain), idx(fallback));
+        hosts++;
+      } else cidrs.push([ip | 0, len, plainIdx(plain), idx(fallback)]);
+    });
+    cidrs.sort((a, b) => (b[1] as number) - (a[1] as number));
+    for (const c of cidrs) body.push(...c);
+    body.a[at + 5] = hosts;
+    body.a[at + 6] = cidrs.length;
   }
   const plans = decisions.map((d) => planFor(d, clusters));
   const endpoints: string[] = [];
-  const head = [1, layout.capturePort, captureIdx, noFilterIdx, virtualDefaultIdx, decisions.length];
-  const decisionInts: number[] = [];
-  const endpointInts: number[] = [];
+  const ints = new Ints();
+  ints.push(
+    1,
+    layout.capturePort,
+    captureIdx,
+    noFilterIdx,
+    virtualDefaultIdx,
+    decisions.length,
+    0,
+    layout.ports.length,
+  );
   for (const p of plans) {
-    const start = endpoints.length;
-    for (const ep of p.endpoints) {
-      endpoints.push(ep.text);
-      endpointInts.push(ep.ip | 0, ep.port);
-    }
-    decisionInts.push(
+    ints.push(
       p.action,
       p.slot,
       p.max,
@@ -155,18 +179,17 @@ export function compileNativeTable(table: DecisionTable, clusters: ClusterTable 
       p.idleMs,
       p.maxMs,
       p.keepaliveS,
-      start,
+      endpoints.length,
       p.endpoints.length,
       0,
     );
+    for (const ep of p.endpoints) endpoints.push(ep.text);
   }
-  head.push(endpoints.length, layout.ports.length);
-  const spec = new Int32Array(head.length + decisionInts.length + endpointInts.length + body.length);
-  let o = 0;
-  for (const part of [head, decisionInts, endpointInts, body]) {
-    spec.set(part, o);
-    o += part.length;
-  }
+  ints.a[6] = endpoints.length;
+  for (const p of plans) for (const ep of p.endpoints) ints.push(ep.ip | 0, ep.port);
+  const spec = new Int32Array(ints.n + body.n);
+  spec.set(ints.a.subarray(0, ints.n));
+  spec.set(body.a.subarray(0, body.n), ints.n);
   return {
     spec,
     decisions,
