@@ -72,6 +72,7 @@ struct test_route {
 struct listener {
   int id;
   int fd;
+  int port;               /* the port it is bound to */
   struct dt_table *table; /* NULL: JavaScript decides every connection */
   int32_t gen;
   struct relay_counters *counters;
@@ -584,13 +585,20 @@ static void accept_some(struct listener *l) {
     e->decided = e->gen = e->ep = -1;
     e->flags = 0;
     format_addr(&peer, e->peer, &e->peer_port);
-    struct sockaddr_storage local;
-    socklen_t ll = sizeof local;
-    if (getsockname(fd, (struct sockaddr *)&local, &ll) == 0) format_addr(&local, e->local, &e->local_port);
-    else local.ss_family = AF_UNSPEC, e->local[0] = 0, e->local_port = 0;
     struct sockaddr_storage odst;
     e->odst_family = original_dst(l, fd, &peer, &odst);
     if (e->odst_family) format_addr(&odst, e->odst, &e->odst_port);
+    /* The local address matters when the connection may not have been redirected (no original
+     * destination, or one on the listener's own port); the thread deciding skips it otherwise. */
+    struct sockaddr_storage local;
+    socklen_t ll = sizeof local;
+    local.ss_family = AF_UNSPEC;
+    e->local[0] = 0;
+    e->local_port = l->port;
+    if (!l->table || !e->odst_family || e->odst_port == l->port) {
+      if (getsockname(fd, (struct sockaddr *)&local, &ll) == 0) format_addr(&local, e->local, &e->local_port);
+      else local.ss_family = AF_UNSPEC;
+    }
     if (l->table) {
       int redirected = e->odst_family != 0 && !same_endpoint(&odst, &local);
       if (decide_here(l, id, fd, redirected, &odst, e) >= 0) continue;
@@ -742,6 +750,10 @@ static void run_command(struct relay_cmd *c) {
       struct listener *l = calloc(1, sizeof *l);
       l->id = c->listener_id;
       l->fd = c->fd_down;
+      struct sockaddr_storage bound;
+      socklen_t bl = sizeof bound;
+      char text[ADDR_TEXT];
+      if (getsockname(l->fd, (struct sockaddr *)&bound, &bl) == 0) format_addr(&bound, text, &l->port);
       l->next = E->listeners;
       E->listeners = l;
       struct epoll_event ev = {.events = EPOLLIN, .data.u64 = (uint64_t)(uintptr_t)l | TAG_LISTENER};
