@@ -373,7 +373,8 @@ static void start_relaying(struct pair *p) {
 static void on_connected(struct pair *p, uint32_t events) {
   int err = 0;
   socklen_t len = sizeof err;
-  if (getsockopt(p->s[1].fd, SOL_SOCKET, SO_ERROR, &err, &len) < 0) err = errno;
+  /* A failed connect always raises EPOLLERR; writable without it means connected. */
+  if ((events & (EPOLLERR | EPOLLHUP)) && getsockopt(p->s[1].fd, SOL_SOCKET, SO_ERROR, &err, &len) < 0) err = errno;
   if (err) {
     pair_end(p, END_CONNECT_ERROR, err, 1);
     return;

@@ -345,6 +345,30 @@ describe('relay-thread decision table', { skip }, () => {
     const metrics = await tp.proxy.metrics.exposition();
     assert.match(metrics, /sluice_egress_decisions_total\{verdict="route",reason="exact-ip"\} 2/);
     assert.match(metrics, /sluice_egress_decisions_total\{verdict="blackhole",reason="registry-only"\} 1/);
+    // An upstream that refuses: UF, and the errno in the details, as on the JavaScript path.
+    const closed = await startServer('127.0.0.1', () => {});
+    await closed.close();
+    await tp.proxy.applySnapshot({
+      listeners: [
+        virtualOutbound('REGISTRY_ONLY'),
+        portListener('0.0.0.0', srv.port, [
+          tcpChain(cluster, { prefix_ranges: [{ address_prefix: '127.0.0.1', prefix_len: 32 }] }),
+        ]),
+      ],
+      clusters: [blackHoleCluster(), staticCluster(cluster, [{ address: '127.0.0.1', port: closed.port }])],
+    });
+    const refused = tp.connect({ address: '127.0.0.1', port: srv.port });
+    assert.equal((await readAll(refused)).length, 0);
+    const uf = await tp.log.waitFor((e) => e.response_flags === 'UF');
+    assert.equal(uf.response_code_details, `connect ECONNREFUSED 127.0.0.1:${closed.port}`);
+    await tp.proxy.applySnapshot({
+      clusters: [
+        blackHoleCluster(),
+        staticCluster(cluster, [{ address: '127.0.0.1', port: srv.port }], {
+          circuit_breakers: { thresholds: [{ max_connections: 1 }] },
+        }),
+      ],
+    });
     // The breaker slot was given back: one more connection goes through.
     const third = tp.connect({ address: '127.0.0.1', port: srv.port });
     third.end('again');
