@@ -143,11 +143,10 @@ function generate(index: MeshIndex, cfg: ConfigSnapshot, proxy: ProxyInfo): Gene
   const rule = defaultRuleName(scope, meshName);
   const out = outbound(index, scope, rule);
   const inPorts = inboundPorts(scope, cfg);
-  const listeners = mergeByName([out.virtualOutbound, virtualInboundListener(inPorts)], out.listeners);
-  const clusters = mergeByName(
-    [blackHoleCluster(), passthroughCluster(), ...inPorts.map(inboundCluster)],
-    out.clusters,
-  );
+  const ownListeners = [out.virtualOutbound, virtualInboundListener(inPorts)].sort(byName);
+  const ownClusters = [blackHoleCluster(), passthroughCluster(), ...inPorts.map(inboundCluster)].sort(byName);
+  const listeners = mergeByName(ownListeners, out.listeners);
+  const clusters = mergeByName(ownClusters, out.clusters);
   const result: GeneratedResources = {
     listeners,
     clusters,
@@ -157,6 +156,10 @@ function generate(index: MeshIndex, cfg: ConfigSnapshot, proxy: ProxyInfo): Gene
     conflicts: out.conflicts,
     outboundMode: scope.mode,
     audit: scope.audit,
+    parts: {
+      listeners: { own: ownListeners, shared: out.listeners },
+      clusters: { own: ownClusters, shared: out.clusters },
+    },
   };
   if (scope.sidecar)
     result.sidecar = `Sidecar/${scope.sidecar.metadata.namespace ?? 'default'}/${scope.sidecar.metadata.name}`;

@@ -78,4 +78,16 @@ export interface GeneratedResources {
   audit: boolean;
   /** `Sidecar/<ns>/<name>` that scoped this proxy, if any. */
   sidecar?: string;
+  /**
+   * How `listeners` and `clusters` were built: the proxy's `own` few merged by name into a `shared`
+   * array (in name order, held by every proxy shape with the same outbound config; on equal names
+   * `own` comes first), so encodings of the shared part are made once per snapshot.
+   */
+  parts?: { listeners: ResourceParts; clusters: ResourceParts };
+}
+
+/** A sorted resource array as a few resources of one proxy merged into a shared sorted array. */
+export interface ResourceParts {
+  own: readonly NamedEnvoyResource[];
+  shared: readonly NamedEnvoyResource[];
 }

@@ -9,7 +9,7 @@
  */
 import { createHash } from 'node:crypto';
 import { type AnyMessage, encodeResource, TypeUrl } from '@sluice/xds';
-import type { EnvoyObject, GeneratedResources, NameTable } from '../translate/types.js';
+import type { EnvoyObject, GeneratedResources, NamedEnvoyResource, NameTable } from '../translate/types.js';
 import { grpcFrame } from './grpc-transport.js';
 import { resourcesOfType, type ServedTypeUrl } from './resource-types.js';
 import { anyBytes, bytesField, stringField, stringsField } from './wire.js';
@@ -166,6 +166,51 @@ interface TypeEncoding {
   items: EncodedItem[];
   byName?: Map<string, EncodedItem>;
   selections: Map<string, EncodedSelection>;
+  /** When `items` are a few own items merged into a shared encoding: both, for the version. */
+  split?: { own: EncodedItem[]; shared: SharedEncoding };
+}
+
+/** The encoding of an array that proxy shapes share, and the digest of its names and hashes. */
+interface SharedEncoding {
+  items: EncodedItem[];
+  digest?: string;
+}
+
+/** Encodings of shared arrays (GeneratedResources.parts), once per array object. */
+const sharedCache = new WeakMap<object, SharedEncoding>();
+
+function sharedEncoding(typeUrl: ServedTypeUrl, arr: readonly NamedEnvoyResource[]): SharedEncoding {
+  let enc = sharedCache.get(arr);
+  if (!enc) {
+    enc = { items: arr.map((r) => itemFor(typeUrl, r.name, r)) };
+    sharedCache.set(arr, enc);
+  }
+  return enc;
+}
+
+function digestOf(items: readonly EncodedItem[]): string {
+  const h = createHash('sha256');
+  let text = '';
+  for (const i of items) {
+    text += `${i.name}\0${i.hash}\0`;
+    if (text.length > 16384) {
+      h.update(text);
+      text = '';
+    }
+  }
+  return h.update(text).digest('base64url');
+}
+
+/** `own` merged into `shared` by name (both sorted; on equal names `own` first), as the translation merges them. */
+function mergeItems(own: readonly EncodedItem[], shared: readonly EncodedItem[]): EncodedItem[] {
+  const out: EncodedItem[] = [];
+  let i = 0;
+  for (const item of shared) {
+    while (i < own.length && own[i]!.name <= item.name) out.push(own[i++]!);
+    out.push(item);
+  }
+  while (i < own.length) out.push(own[i++]!);
+  return out;
 }
 
 /**
@@ -231,6 +276,15 @@ function encodeType(g: GeneratedResources, typeUrl: ServedTypeUrl): TypeEncoding
   const src = sourceOf(g, typeUrl);
   const found = cache.get(src);
   if (found) return found;
+  const parts =
+    typeUrl === TypeUrl.Listener ? g.parts?.listeners : typeUrl === TypeUrl.Cluster ? g.parts?.clusters : undefined;
+  if (parts) {
+    const shared = sharedEncoding(typeUrl, parts.shared);
+    const own = parts.own.map((r) => itemFor(typeUrl, r.name, r));
+    const enc: TypeEncoding = { items: mergeItems(own, shared.items), selections: new Map(), split: { own, shared } };
+    cache.set(src, enc);
+    return enc;
+  }
   const items: EncodedItem[] = [];
   for (const { name, json } of resourcesOfType(g, typeUrl)) items.push(itemFor(typeUrl, name, json));
   const enc: TypeEncoding = { items, selections: new Map() };
@@ -238,13 +292,22 @@ function encodeType(g: GeneratedResources, typeUrl: ServedTypeUrl): TypeEncoding
   return enc;
 }
 
+/** Per-host items of the split name table, by the host's entry object. */
+const hostItems = new WeakMap<object, Item>();
+
 /** The name table as one NameTable resource per host, named by the host (delta streams). */
 function encodeNameTableByHost(g: GeneratedResources): TypeEncoding {
   const found = byHostCache.get(g.nameTable);
   if (found) return found;
   const items: EncodedItem[] = [];
   for (const [host, info] of Object.entries(g.nameTable.table)) {
-    items.push(new Item(host, { table: { [host]: info } }, hostEntry(host, info)));
+    // The translation keeps an unchanged host's entry object across snapshots: so is its item.
+    let item = hostItems.get(info);
+    if (item?.name !== host) {
+      item = new Item(host, { table: { [host]: info } }, hostEntry(host, info));
+      hostItems.set(info, item);
+    }
+    items.push(item);
   }
   const enc: TypeEncoding = { items, selections: new Map() };
   byHostCache.set(g.nameTable, enc);
@@ -273,9 +336,17 @@ export function selectEncoded(
   if (found) return found;
   const byName = names ? byNameOf(enc) : undefined;
   const items = byName ? [...new Set(names)].sort().flatMap((n) => byName.get(n) ?? []) : enc.items;
-  let text = '';
-  for (const i of items) text += `${i.name}\0${i.hash}\0`;
-  const sel: EncodedSelection = { version: createHash('sha256').update(text).digest('base64url').slice(0, 16), items };
+  let version: string;
+  if (!names && enc.split) {
+    // The shared part's digest is computed once per snapshot for every shape that holds it.
+    const shared = enc.split.shared;
+    shared.digest ??= digestOf(shared.items);
+    version = createHash('sha256')
+      .update(`${shared.digest}\0${digestOf(enc.split.own)}`)
+      .digest('base64url')
+      .slice(0, 16);
+  } else version = digestOf(items).slice(0, 16);
+  const sel: EncodedSelection = { version, items };
   if (!names && enc.byName) sel.byName = enc.byName;
   enc.selections.set(key, sel);
   return sel;
