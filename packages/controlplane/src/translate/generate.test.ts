@@ -274,6 +274,27 @@ describe('shared TCP ports', () => {
     assert.deepEqual(g.conflicts, []);
   });
 
+  test('an exact address whose VirtualService has destinationSubnets chains stays a /32 chain', () => {
+    const se = tcpEntry('db', ['10.1.0.7'], '2026-03-01T00:00:00Z', 5432);
+    const dr = res('DestinationRule', 'db', { host: 'db.example', subsets: [{ name: 'b' }] });
+    const vs = res('VirtualService', 'db', {
+      hosts: ['db.example'],
+      tcp: [
+        {
+          match: [{ destinationSubnets: ['10.9.0.0/16'] }],
+          route: [{ destination: { host: 'db.example', subset: 'b' } }],
+        },
+      ],
+    });
+    const g = gen([se, dr, vs]);
+    assert.equal(listener(g, '10.1.0.7_5432'), undefined);
+    const chains = (listener(g, '0.0.0.0_5432') as Json).filter_chains;
+    assert.deepEqual(
+      chains.map((c: Json) => c.filter_chain_match.prefix_ranges),
+      [[{ address_prefix: '10.1.0.7', prefix_len: 32 }], [{ address_prefix: '10.9.0.0', prefix_len: 16 }]],
+    );
+  });
+
   test('resolution DNS gets an auto-allocated VIP: no conflict, answered by DNS', () => {
     const a = res(
       'ServiceEntry',
