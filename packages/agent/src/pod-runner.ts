@@ -82,6 +82,7 @@ export function httpProbe(ip: string, port: number, urlPath: string, timeoutMs =
 export class PodRunner {
   private host?: HostHandle;
   private sidecar?: ChildProcess;
+  #sidecarSpawnedAt = 0;
   private sidecarLog?: WriteStream;
   private readonly containers: RunningContainer[] = [];
   private stopped = false;
@@ -152,6 +153,7 @@ export class PodRunner {
       snapshotFile: this.snapshotFile,
     });
     this.sidecarLog = createWriteStream(path.join(this.dir, 'sidecar.log'), { flags: 'a' });
+    this.#sidecarSpawnedAt = Date.now();
     const child = host.exec(argv, { uid: PROXY_UID, gid: PROXY_UID, env: { NODE_ENV: 'production' }, stdio: 'pipe' });
     child.stdout?.pipe(this.sidecarLog, { end: false });
     child.stderr?.pipe(this.sidecarLog, { end: false });
@@ -238,6 +240,11 @@ export class PodRunner {
   }
 
   /** Kills the sidecar only (for fault tests): the workload stays cut off until it is restarted. */
+  /** When the current sidecar process was spawned (ms since the epoch; 0 before the first). */
+  get sidecarSpawnedAt(): number {
+    return this.#sidecarSpawnedAt;
+  }
+
   killSidecar(signal: NodeJS.Signals = 'SIGKILL'): void {
     this.sidecar?.kill(signal);
   }
