@@ -49,7 +49,6 @@ let node: SluiceNode | undefined;
 let ext: CountingServer | undefined;
 let destroyHost: (() => Promise<void>) | undefined;
 let allowedIp = '';
-let blockedIp = '';
 
 before(async () => {
   dir = makeTempDir('pxf');
@@ -85,7 +84,6 @@ before(async () => {
     'both streamers run',
   );
   allowedIp = podOf(n, 'allowed')?.ip ?? '';
-  blockedIp = podOf(n, 'blocked')?.ip ?? '';
 });
 
 after(async () => {
