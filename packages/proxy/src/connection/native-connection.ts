@@ -57,6 +57,60 @@ function serveInJavaScript(
   });
 }
 
+/** What a relayed pair needs to be tracked (policy re-checks) and logged when the thread reports its end. */
+interface RelayedPair {
+  dst: OriginalDestination;
+  decision: ActiveConnection['decision'];
+  logBase: ActiveConnection['logBase'];
+  snapshot: CompiledSnapshot;
+  cluster: string;
+  flags: ResponseFlag[];
+  startMs: number;
+  upstreamHost: string;
+  connectTimeoutMs: number;
+}
+
+/**
+ * Tracks a pair the relay thread connects (so a policy change can close it) and returns the
+ * handler for its end report, which writes the access-log line. Both the pairs JavaScript decided
+ * and those the thread decided itself go through here.
+ */
+function trackRelayedPair(
+  ctx: ConnectionContext,
+  engine: ByteEngine,
+  c: AcceptedConnection,
+  p: RelayedPair,
+  release?: () => void,
+): { active: ActiveConnection; onEnd: (end: PairEnd) => void } {
+  let terminatedBy: string | undefined;
+  const active: ActiveConnection = {
+    direction: ctx.direction,
+    dst: p.dst,
+    sni: undefined,
+    transport: undefined,
+    decision: p.decision,
+    logBase: p.logBase,
+    close: (why) => {
+      terminatedBy ??= why;
+      engine.close(c.id);
+    },
+  };
+  const untrack = ctx.track(active);
+  const onEnd = (end: PairEnd) => {
+    release?.();
+    untrack();
+    if (end.reason === 'connect_timeout' || end.reason === 'connect_error') p.flags.push('UF');
+    finishConnection(ctx, p.snapshot, p.logBase, p.startMs, p.dst, p.cluster, p.flags, {
+      bytesReceived: end.bytesReceived,
+      bytesSent: end.bytesSent,
+      upstreamHost: p.upstreamHost,
+      upstreamLocal: end.upstreamLocal,
+      details: terminatedBy ?? endDetails(end, p.connectTimeoutMs, p.upstreamHost),
+    });
+  };
+  return { active, onEnd };
+}
+
 export function serveNativeConnection(
   ctx: ConnectionContext,
   engine: ByteEngine,
@@ -131,32 +185,13 @@ export function serveNativeConnection(
   }
   const upstreamHost = hostPort(ep.address, ep.port);
   const connectTimeoutMs = clusters.connectTimeoutMs(cluster);
-  let terminatedBy: string | undefined;
-  const active: ActiveConnection = {
-    direction: ctx.direction,
-    dst,
-    sni: undefined,
-    transport: undefined,
-    decision,
-    logBase,
-    close: (why) => {
-      terminatedBy ??= why;
-      engine.close(c.id);
-    },
-  };
-  const untrack = ctx.track(active);
-  const onEnd = (end: PairEnd) => {
-    release();
-    untrack();
-    if (end.reason === 'connect_timeout' || end.reason === 'connect_error') flags.push('UF');
-    finishConnection(ctx, snapshot, logBase, startMs, dst, cluster, flags, {
-      bytesReceived: end.bytesReceived,
-      bytesSent: end.bytesSent,
-      upstreamHost,
-      upstreamLocal: end.upstreamLocal,
-      details: terminatedBy ?? endDetails(end, connectTimeoutMs, upstreamHost),
-    });
-  };
+  const { onEnd } = trackRelayedPair(
+    ctx,
+    engine,
+    c,
+    { dst, decision, logBase, snapshot, cluster, flags, startMs, upstreamHost, connectTimeoutMs },
+    release,
+  );
   engine.connect(
     c.id,
     {
@@ -222,30 +257,18 @@ export function serveDecidedConnection(
     return;
   }
   const upstreamHost = d.endpoint >= 0 ? (native.endpoints[d.endpoint] as string) : hostPort(dst.address, dst.port);
-  let terminatedBy: string | undefined;
-  const active: ActiveConnection = {
-    direction: ctx.direction,
+  const connectTimeoutMs = snapshot.clusters.connectTimeoutMs(cluster);
+  const { active, onEnd } = trackRelayedPair(ctx, engine, c, {
     dst,
-    sni: undefined,
-    transport: undefined,
     decision,
     logBase,
-    close: (why) => {
-      terminatedBy ??= why;
-      engine.close(c.id);
-    },
-  };
-  const untrack = ctx.track(active);
-  engine.expectEnd(c.id, (end: PairEnd) => {
-    untrack();
-    if (end.reason === 'connect_timeout' || end.reason === 'connect_error') flags.push('UF');
-    finishConnection(ctx, snapshot, logBase, startMs, dst, cluster, flags, {
-      bytesReceived: end.bytesReceived,
-      bytesSent: end.bytesSent,
-      upstreamHost,
-      upstreamLocal: end.upstreamLocal,
-      details: terminatedBy ?? endDetails(end, snapshot.clusters.connectTimeoutMs(cluster), upstreamHost),
-    });
+    snapshot,
+    cluster,
+    flags,
+    startMs,
+    upstreamHost,
+    connectTimeoutMs,
   });
+  engine.expectEnd(c.id, onEnd);
   if (ctx.snapshot() !== snapshot) recheck(active);
 }
