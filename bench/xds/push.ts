@@ -13,6 +13,7 @@
  *
  *   node --import tsx bench/xds/push.ts [--rounds 20] [--entries 1000] [--debounce-ms 20]
  *        [--sizes 1,100,1000] [--modes sotw,delta] [--client http2|grpc-js] [--cpu-profile <path prefix>]
+ *        [--warmup 2] [--times]
  *
  * `--client` picks the simulator's gRPC client (see sim-proxies.ts). `--cpu-profile p` writes CPU
  * profiles covering only the measured rounds of each run: this process (the server side) to
@@ -42,6 +43,10 @@ const CLIENT = arg('client', 'http2') as SimOptions['client'];
 const ROUND_TIMEOUT_MS = 60_000;
 const CONNECT_TIMEOUT_MS = 180_000;
 const PROFILE = arg('cpu-profile', '');
+/** Unmeasured rounds after the proxies connected (the server's first pushes of a change, cold). */
+const WARMUP = Number(arg('warmup', '2'));
+/** `--times`: also print every round's convergence time, in order. */
+const TIMES = process.argv.includes('--times');
 const SHAPES = 10;
 const SIM = path.join(path.dirname(fileURLToPath(import.meta.url)), 'sim-proxies.ts');
 
@@ -199,6 +204,25 @@ async function main(): Promise<void> {
         await sim.connected;
         const warm = await server.waitForAcks({ timeoutMs: CONNECT_TIMEOUT_MS, proxies: ids });
         if (warm.notAcked.length) throw new Error(`${mode}: ${warm.notAcked.length} of ${n} proxies never synced`);
+        let created: string | undefined;
+        /** One round: a ServiceEntry created (or the one created before deleted), until every proxy acked it. */
+        const round = async (label: string): Promise<number> => {
+          const written = created
+            ? await store.delete({ kind: 'ServiceEntry', namespace: 'default', name: created })
+            : await store.create(entry(next++));
+          created = created ? undefined : written.metadata.name;
+          const t0 = performance.now();
+          const res = await server.waitForAcks({
+            version: written.metadata.resourceVersion,
+            timeoutMs: ROUND_TIMEOUT_MS,
+            proxies: ids,
+          });
+          if (res.notAcked.length) {
+            throw new Error(`${mode} ${label}: ${res.notAcked.length} of ${n} proxies did not ack in time`);
+          }
+          return performance.now() - t0;
+        };
+        for (let w = 0; w < WARMUP; w++) await round(`warm-up round ${w}`);
         const before = await sim.stats();
         {
           const v = (await server.metrics.pushDuration?.get())?.values ?? [];
@@ -207,26 +231,10 @@ async function main(): Promise<void> {
         }
         const times: number[] = [];
         const rounds = n >= 1000 ? Math.max(5, Math.floor(ROUNDS / 2)) : ROUNDS;
-        let created: string | undefined;
         if (PROFILE) await sim.profile('profile-start');
         const cpu0 = process.cpuUsage();
         await profiled(`${mode}-${n}`, async () => {
-          for (let r = 0; r < rounds; r++) {
-            const written = created
-              ? await store.delete({ kind: 'ServiceEntry', namespace: 'default', name: created })
-              : await store.create(entry(next++));
-            created = created ? undefined : written.metadata.name;
-            const t0 = performance.now();
-            const res = await server.waitForAcks({
-              version: written.metadata.resourceVersion,
-              timeoutMs: ROUND_TIMEOUT_MS,
-              proxies: ids,
-            });
-            if (res.notAcked.length) {
-              throw new Error(`${mode} round ${r}: ${res.notAcked.length} of ${n} proxies did not ack in time`);
-            }
-            times.push(performance.now() - t0);
-          }
+          for (let r = 0; r < rounds; r++) times.push(await round(`round ${r}`));
         });
         const cpu = process.cpuUsage(cpu0);
         const after = await sim.stats();
@@ -241,6 +249,7 @@ async function main(): Promise<void> {
         sim = undefined;
         if (end?.errors) throw new Error(`${mode}: ${end.errors} stream errors, first: ${end.firstError}`);
         if (created) await store.delete({ kind: 'ServiceEntry', namespace: 'default', name: created });
+        if (TIMES) console.log(`${mode} N=${n} rounds (ms, in order): ${times.map((t) => t.toFixed(0)).join(' ')}`);
         times.sort((a, b) => a - b);
         const row: Row = {
           mode,

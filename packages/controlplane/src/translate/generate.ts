@@ -166,13 +166,24 @@ function generate(index: MeshIndex, cfg: ConfigSnapshot, proxy: ProxyInfo): Gene
   return result;
 }
 
+/** Shape keys by proxy object (a proxy's namespace and labels do not change while it is connected). */
+const shapeKeys = new WeakMap<ProxyInfo, { namespace: string; labels: ProxyInfo['labels']; key: string }>();
+
+function shapeKeyOf(proxy: ProxyInfo): string {
+  const known = shapeKeys.get(proxy);
+  if (known && known.namespace === proxy.namespace && known.labels === proxy.labels) return known.key;
+  const key = proxyShapeKey(proxy);
+  shapeKeys.set(proxy, { namespace: proxy.namespace, labels: proxy.labels, key });
+  return key;
+}
+
 /**
  * Generates one proxy's Envoy resources from a snapshot. Throws an error with a `code` when the
  * snapshot holds a value that cannot be translated (e.g. `XDS_INVALID_DURATION`), naming the resource.
  */
 export function generateProxyResources(proxy: ProxyInfo, cfg: ConfigSnapshot): GeneratedResources {
   const index = meshIndex(cfg);
-  const key = proxyShapeKey(proxy);
+  const key = shapeKeyOf(proxy);
   const cached = index.shapeCache.get(key);
   if (cached) return cached;
   const result = generate(index, cfg, proxy);

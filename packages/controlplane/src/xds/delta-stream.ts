@@ -26,8 +26,11 @@ import {
   type EncodedSelection,
   selectEncoded,
   selectionByName,
+  selectionOfVersion,
+  sortedByName,
   stampedDelta,
 } from './encoded-resources.js';
+import { debugEnabled } from './logger.js';
 import { isServedType, type ServedTypeUrl, TYPE_NAME } from './resource-types.js';
 import type { SyncState } from './status.js';
 import { BaseStream, type SentType, type TypeStateBase } from './xds-stream.js';
@@ -35,23 +38,77 @@ import { BaseStream, type SentType, type TypeStateBase } from './xds-stream.js';
 /** A resource the proxy holds: an item the server sent, or a version the proxy reported. */
 type Held = EncodedItem | { name: string; hash: string };
 
+const NO_CHANGES: DeltaTypeState['lastChanges'] = Object.freeze([]);
+
+/** What the proxy holds as a map of its own (made from the shared selection on first need). */
+function heldMap(st: DeltaTypeState): Map<string, Held> {
+  if (!st.heldMap) {
+    st.heldMap = new Map((st.heldSel?.items ?? []).map((i) => [i.name, i]));
+    st.heldSel = undefined;
+  }
+  return st.heldMap;
+}
+
 /** Marks a rejected removal in {@link DeltaTypeState.rejected}. */
 const REMOVAL = '\0removed';
 
 interface DeltaTypeState extends TypeStateBase {
   wildcard: boolean;
   names: Set<string>;
-  held: Map<string, Held>;
-  /** The selection version `held` is exactly equal to, when known (fast path for shared diffs). */
+  /**
+   * What the proxy holds: either exactly the items of `heldSel` (a selection every stream of the
+   * shape shares: no per-stream map), or this map (after a NACK, a reported initial version, a
+   * subscription change); see {@link heldMap}.
+   */
+  heldMap: Map<string, Held> | undefined;
+  heldSel: EncodedSelection | undefined;
+  /** The proxy reported versions it holds (kept in the map, not shown as sent). */
+  reported: boolean;
+  /** The selection version what is held is exactly equal to, when known (fast path for shared diffs). */
   heldVersion: string | undefined;
   /** Rejected content per name (hash, or REMOVAL): not sent again until it changes. */
   rejected: Map<string, string>;
   /** Changes carried by the latest response: what to restore on a NACK. */
-  lastChanges: { name: string; prev: Held | undefined; next: Held | undefined }[];
+  lastChanges: readonly { name: string; prev: Held | undefined; next: Held | undefined }[];
+  /** Or, when the latest response took `heldSel` from `before` to the next, that change. */
+  lastShared: { before: EncodedSelection; change: DeltaChange } | undefined;
   firstAnswered: boolean;
-  /** Selection key of the explicit names (computed when they change). */
+  /** Selection key of the explicit names and the names as a list (computed when they change). */
   namesKey?: string | undefined;
+  namesList?: string[] | undefined;
   ackedNonce?: string;
+}
+
+/**
+ * The change from holding exactly `from` to `to`, both in strictly ascending name order: one walk
+ * of both (no per-name lookups), the same set {@link DeltaStream} would compute by name.
+ */
+export function walkChange(from: readonly EncodedItem[], to: readonly EncodedItem[]): DeltaChange {
+  const updated: EncodedItem[] = [];
+  const removed: string[] = [];
+  let i = 0;
+  let j = 0;
+  while (i < from.length && j < to.length) {
+    const a = from[i] as EncodedItem;
+    const b = to[j] as EncodedItem;
+    if (a === b) {
+      i++;
+      j++;
+    } else if (a.name === b.name) {
+      if (a.hash !== b.hash) updated.push(b);
+      i++;
+      j++;
+    } else if (a.name < b.name) {
+      removed.push(a.name);
+      i++;
+    } else {
+      updated.push(b);
+      j++;
+    }
+  }
+  for (; i < from.length; i++) removed.push((from[i] as EncodedItem).name);
+  for (; j < to.length; j++) updated.push(to[j] as EncodedItem);
+  return { updated, removed };
 }
 
 export class DeltaStream extends BaseStream<DeltaTypeState> {
@@ -72,14 +129,18 @@ export class DeltaStream extends BaseStream<DeltaTypeState> {
       st = {
         wildcard: subscribe.length === 0,
         names: new Set(),
-        held: new Map(),
+        heldMap: new Map(),
+        heldSel: undefined,
+        reported: false,
         heldVersion: undefined,
         rejected: new Map(),
-        lastChanges: [],
+        lastChanges: NO_CHANGES,
+        lastShared: undefined,
         firstAnswered: false,
       };
       for (const [name, version] of Object.entries(req.initial_resource_versions ?? {})) {
-        st.held.set(name, { name, hash: version });
+        heldMap(st).set(name, { name, hash: version });
+        st.reported = true;
       }
       this.types.set(typeUrl, st);
     }
@@ -93,8 +154,11 @@ export class DeltaStream extends BaseStream<DeltaTypeState> {
       } else {
         st.ackedVersion = st.sentVersion;
         st.ackedNonce = nonce;
-        st.lastChanges = [];
-        this.ctx.logger.debug({ proxy: this.id, type: typeName, version: st.sentVersion }, 'ACK');
+        st.lastChanges = NO_CHANGES;
+        st.lastShared = undefined;
+        if (debugEnabled(this.ctx.logger)) {
+          this.ctx.logger.debug({ proxy: this.id, type: typeName, version: st.sentVersion }, 'ACK');
+        }
       }
     }
     let resubscribed = false;
@@ -108,16 +172,19 @@ export class DeltaStream extends BaseStream<DeltaTypeState> {
       else {
         st.names.delete(n);
         // The proxy drops what it unsubscribed from; under a wildcard it keeps it.
-        if (!st.wildcard) st.held.delete(n);
+        if (!st.wildcard) heldMap(st).delete(n);
       }
       resubscribed = true;
     }
     if (resubscribed) {
+      heldMap(st);
       st.heldVersion = undefined;
-      st.namesKey = st.wildcard ? undefined : JSON.stringify([...st.names].sort());
+      st.namesList = st.wildcard ? undefined : [...st.names].sort();
+      st.namesKey = st.namesList ? JSON.stringify(st.namesList) : undefined;
     }
     if (st.wildcard === false && unsubscribe.includes('*')) {
-      for (const n of [...st.held.keys()]) if (!st.names.has(n)) st.held.delete(n);
+      const held = heldMap(st);
+      for (const n of [...held.keys()]) if (!st.names.has(n)) held.delete(n);
     }
     // A plain ACK or NACK changes nothing to send: pushes already sent every change.
     if (!st.firstAnswered || resubscribed) this.send(typeUrl, st);
@@ -125,13 +192,23 @@ export class DeltaStream extends BaseStream<DeltaTypeState> {
 
   #nack(st: DeltaTypeState, nonce: string, message: string, typeName: string): void {
     st.lastNack = { version: st.sentVersion ?? '', nonce, message, at: new Date().toISOString() };
+    if (st.lastShared) {
+      const { before, change } = st.lastShared;
+      const prev = selectionByName(before);
+      st.lastChanges = [
+        ...change.updated.map((item) => ({ name: item.name, prev: prev.get(item.name), next: item })),
+        ...change.removed.map((name) => ({ name, prev: prev.get(name), next: undefined })),
+      ];
+      st.lastShared = undefined;
+    }
+    const held = heldMap(st);
     for (const c of st.lastChanges) {
-      if (st.held.get(c.name) !== c.next) continue; // superseded by a later response
-      if (c.prev) st.held.set(c.name, c.prev);
-      else st.held.delete(c.name);
+      if (held.get(c.name) !== c.next) continue; // superseded by a later response
+      if (c.prev) held.set(c.name, c.prev);
+      else held.delete(c.name);
       st.rejected.set(c.name, c.next ? c.next.hash : REMOVAL);
     }
-    st.lastChanges = [];
+    st.lastChanges = NO_CHANGES;
     st.heldVersion = undefined;
     this.ctx.metrics.nacks.inc({ type: typeName });
     this.ctx.logger.warn(
@@ -143,7 +220,7 @@ export class DeltaStream extends BaseStream<DeltaTypeState> {
   #desired(typeUrl: ServedTypeUrl, st: DeltaTypeState): EncodedSelection {
     const generated = this.gen.generated;
     if (!generated) throw new Error('no generated resources');
-    const names = st.wildcard ? undefined : [...st.names];
+    const names = st.wildcard ? undefined : (st.namesList ?? [...st.names].sort());
     return selectEncoded(generated, typeUrl, names, { nameTableByHost: true, key: st.namesKey });
   }
 
@@ -152,26 +229,35 @@ export class DeltaStream extends BaseStream<DeltaTypeState> {
     const from = st.rejected.size === 0 ? st.heldVersion : undefined;
     const shared = from !== undefined ? sel.deltas?.get(from) : undefined;
     if (shared) return shared;
-    const want = selectionByName(sel);
-    const updated: EncodedItem[] = [];
-    const removed: string[] = [];
-    for (const item of sel.items) {
-      const held = st.held.get(item.name);
-      if (held?.hash === item.hash || st.rejected.get(item.name) === item.hash) continue;
-      updated.push(item);
-    }
-    for (const name of st.held.keys()) {
-      if (!want.has(name) && st.rejected.get(name) !== REMOVAL) removed.push(name);
-    }
-    // A rejection of something no longer wanted nor held is moot.
-    for (const name of st.rejected.keys()) if (!want.has(name) && !st.held.has(name)) st.rejected.delete(name);
-    const change: DeltaChange = { updated, removed };
+    const before =
+      from === undefined ? undefined : st.heldSel?.version === from ? st.heldSel : selectionOfVersion(from);
+    const change =
+      before && sortedByName(before) && sortedByName(sel) ? walkChange(before.items, sel.items) : this.#diff(st, sel);
     if (from !== undefined) {
       sel.deltas ??= new Map();
       if (sel.deltas.size > 64) sel.deltas.clear();
       sel.deltas.set(from, change);
     }
     return change;
+  }
+
+  /** The change from what the proxy holds to `sel`, by name lookups (any held state). */
+  #diff(st: DeltaTypeState, sel: EncodedSelection): DeltaChange {
+    const want = selectionByName(sel);
+    const heldNow = heldMap(st);
+    const updated: EncodedItem[] = [];
+    const removed: string[] = [];
+    for (const item of sel.items) {
+      const held = heldNow.get(item.name);
+      if (held?.hash === item.hash || st.rejected.get(item.name) === item.hash) continue;
+      updated.push(item);
+    }
+    for (const name of heldNow.keys()) {
+      if (!want.has(name) && st.rejected.get(name) !== REMOVAL) removed.push(name);
+    }
+    // A rejection of something no longer wanted nor held is moot.
+    for (const name of st.rejected.keys()) if (!want.has(name) && !heldNow.has(name)) st.rejected.delete(name);
+    return { updated, removed };
   }
 
   protected send(typeUrl: ServedTypeUrl, st: DeltaTypeState): void {
@@ -188,26 +274,47 @@ export class DeltaStream extends BaseStream<DeltaTypeState> {
     }
     const empty = change.updated.length === 0 && change.removed.length === 0;
     if (empty && st.firstAnswered) {
-      if (st.rejected.size === 0) st.heldVersion = sel.version;
+      if (st.rejected.size === 0) {
+        st.heldVersion = sel.version;
+        if (!st.heldMap || !st.reported) {
+          st.heldSel = sel;
+          st.heldMap = undefined;
+        }
+      }
       return;
     }
     const nonce = this.ctx.nonce(this.pushing);
     this.write(stampedDelta(typeUrl, sel.version, change, nonce));
-    const changes: DeltaTypeState['lastChanges'] = [];
-    for (const item of change.updated) {
-      changes.push({ name: item.name, prev: st.held.get(item.name), next: item });
-      st.held.set(item.name, item);
-      st.rejected.delete(item.name);
+    if (!st.heldMap) {
+      // Held exactly `heldSel` (so nothing is rejected); `change` takes it to exactly `sel`.
+      st.lastShared = { before: st.heldSel as EncodedSelection, change };
+      st.lastChanges = NO_CHANGES;
+      st.heldSel = sel;
+    } else {
+      const held = st.heldMap;
+      const changes: { name: string; prev: Held | undefined; next: Held | undefined }[] = [];
+      for (const item of change.updated) {
+        changes.push({ name: item.name, prev: held.get(item.name), next: item });
+        held.set(item.name, item);
+        st.rejected.delete(item.name);
+      }
+      for (const name of change.removed) {
+        changes.push({ name, prev: held.get(name), next: undefined });
+        held.delete(name);
+        st.rejected.delete(name);
+      }
+      st.lastChanges = changes;
+      st.lastShared = undefined;
+      // With nothing rejected the proxy now holds exactly `sel`: share it instead of the map.
+      if (st.rejected.size === 0 && !st.reported) {
+        st.heldSel = sel;
+        st.heldMap = undefined;
+      }
     }
-    for (const name of change.removed) {
-      changes.push({ name, prev: st.held.get(name), next: undefined });
-      st.held.delete(name);
-      st.rejected.delete(name);
-    }
-    st.lastChanges = changes;
     st.heldVersion = st.rejected.size === 0 ? sel.version : undefined;
     st.firstAnswered = true;
     this.recordSent(typeUrl, st, sel.version, nonce);
+    if (!debugEnabled(this.ctx.logger)) return;
     this.ctx.logger.debug(
       {
         proxy: this.id,
@@ -236,7 +343,7 @@ export class DeltaStream extends BaseStream<DeltaTypeState> {
     const out = new Map<ServedTypeUrl, SentType>();
     for (const [typeUrl, st] of this.types) {
       if (st.sentVersion === undefined) continue;
-      const items = [...st.held.values()]
+      const items = (st.heldMap ? [...st.heldMap.values()] : [...(st.heldSel?.items ?? [])])
         .filter((h): h is EncodedItem => 'json' in h)
         .sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
       out.set(typeUrl, { version: st.sentVersion, at: this.sentAtText(st), items });

@@ -38,6 +38,8 @@ export interface EncodedSelection {
   stamped?: { nonce: string; bytes: Buffer };
   /** Delta change sets from a previous selection's version to this one, shared by streams. */
   deltas?: Map<string, DeltaChange>;
+  /** Whether `items` are in strictly ascending name order (checked on first use). */
+  sorted?: boolean;
 }
 
 /** What a delta response carries: resources added or changed, names removed, and its shared bytes. */
@@ -91,8 +93,33 @@ let byContentPrevious = new Map<string, Encoded>();
 let hostEntries = new Map<string, Encoded>();
 let hostEntriesPrevious = new Map<string, Encoded>();
 
+/**
+ * Selections by version, made since the previous {@link rotateEncodingCache} and the one before:
+ * what a delta stream holds, when it holds exactly a selection, so its change to the next one can be
+ * found by walking both in name order. A version is a digest of the names and hashes it carries.
+ */
+let selections = new Map<string, EncodedSelection>();
+let selectionsPrevious = new Map<string, EncodedSelection>();
+
+/** A recent selection of `version`, if one is known. */
+export function selectionOfVersion(version: string): EncodedSelection | undefined {
+  return selections.get(version) ?? selectionsPrevious.get(version);
+}
+
+/** Whether a selection's items are in strictly ascending name order (computed once). */
+export function sortedByName(sel: EncodedSelection): boolean {
+  if (sel.sorted === undefined) {
+    let ok = true;
+    for (let i = 1; i < sel.items.length && ok; i++) ok = sel.items[i - 1]!.name < sel.items[i]!.name;
+    sel.sorted = ok;
+  }
+  return sel.sorted;
+}
+
 /** Starts a new cache generation; call once per processed snapshot. */
 export function rotateEncodingCache(): void {
+  selectionsPrevious = selections;
+  selections = new Map();
   byContentPrevious = byContent;
   byContent = new Map();
   hostEntriesPrevious = hostEntries;
@@ -349,6 +376,7 @@ export function selectEncoded(
   const sel: EncodedSelection = { version, items };
   if (!names && enc.byName) sel.byName = enc.byName;
   enc.selections.set(key, sel);
+  selections.set(version, sel);
   return sel;
 }
 

@@ -75,6 +75,15 @@ export class GrpcCall extends EventEmitter {
     this.stream.write(frame);
   }
 
+  /** Holds writes until {@link uncork}, which passes them to HTTP/2 as one write (writev). */
+  cork(): void {
+    if (!this.#done && !this.stream.destroyed) this.stream.cork();
+  }
+
+  uncork(): void {
+    if (this.stream.writableCorked > 0) this.stream.uncork();
+  }
+
   /** Ends the call with status OK. */
   end(): void {
     this.finish(GrpcStatus.OK, '');

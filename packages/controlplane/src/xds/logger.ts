@@ -4,7 +4,20 @@ export interface XdsLogger {
   info(obj: object, msg: string): void;
   warn(obj: object, msg: string): void;
   error(obj: object, msg: string): void;
+  /** pino's: lets per-message debug lines skip building their fields when debug is off. */
+  isLevelEnabled?(level: string): boolean;
+}
+
+/** Whether `logger` writes debug lines (true when it cannot tell). */
+export function debugEnabled(logger: XdsLogger): boolean {
+  return logger.isLevelEnabled ? logger.isLevelEnabled('debug') : true;
 }
 
 const noop = () => {};
-export const silentLogger: XdsLogger = { debug: noop, info: noop, warn: noop, error: noop };
+export const silentLogger: XdsLogger = {
+  debug: noop,
+  info: noop,
+  warn: noop,
+  error: noop,
+  isLevelEnabled: () => false,
+};

@@ -5,6 +5,11 @@ export interface XdsMetrics {
   registry: Registry;
   connected: Gauge;
   pushes: Counter<'type'>;
+  /**
+   * Counts one response of `type` in {@link pushes}: a plain increment here (one per stream per
+   * type per push), added to the counter when it is collected.
+   */
+  countPush(type: string): void;
   nacks: Counter<'type'>;
   staleRequests: Counter<'type'>;
   /** Seconds from taking a new snapshot to having written every stream's responses (generation, encoding, writes). */
@@ -12,8 +17,12 @@ export interface XdsMetrics {
 }
 
 export function createXdsMetrics(registry: Registry = new Registry()): XdsMetrics {
+  const pending = new Map<string, number>();
   return {
     registry,
+    countPush(type) {
+      pending.set(type, (pending.get(type) ?? 0) + 1);
+    },
     connected: new Gauge({
       name: 'sluice_xds_connected_proxies',
       help: 'Proxies with an open ADS stream',
@@ -24,6 +33,10 @@ export function createXdsMetrics(registry: Registry = new Registry()): XdsMetric
       help: 'DiscoveryResponses sent, by type (CDS, EDS, LDS, RDS, NDS)',
       labelNames: ['type'],
       registers: [registry],
+      collect() {
+        for (const [type, n] of pending) this.inc({ type }, n);
+        pending.clear();
+      },
     }),
     nacks: new Counter({
       name: 'sluice_xds_nacks_total',

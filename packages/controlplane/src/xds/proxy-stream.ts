@@ -11,6 +11,7 @@
  */
 import type { DiscoveryRequest } from '@sluice/xds';
 import { type EncodedItem, selectEncoded, stampedResponse } from './encoded-resources.js';
+import { debugEnabled } from './logger.js';
 import { honoursResourceNames, isServedType, type ServedTypeUrl, TYPE_NAME } from './resource-types.js';
 import type { SyncState } from './status.js';
 import { BaseStream, type SentType, type TypeStateBase } from './xds-stream.js';
@@ -57,7 +58,9 @@ export class ProxyStream extends BaseStream<TypeState> {
         );
       } else {
         st.ackedVersion = st.sentVersion;
-        this.ctx.logger.debug({ proxy: this.id, type: typeName, version: st.sentVersion }, 'ACK');
+        if (debugEnabled(this.ctx.logger)) {
+          this.ctx.logger.debug({ proxy: this.id, type: typeName, version: st.sentVersion }, 'ACK');
+        }
         // An ACK that keeps the subscription has nothing new to send: pushes sent every change.
         if (sameNames(st.names, names)) return;
       }
@@ -100,7 +103,9 @@ export class ProxyStream extends BaseStream<TypeState> {
     this.write(stampedResponse(typeUrl, sel, nonce));
     st.sentItems = sel.items;
     this.recordSent(typeUrl, st, sel.version, nonce);
-    this.ctx.logger.debug({ proxy: this.id, type: TYPE_NAME[typeUrl], version: sel.version, nonce }, 'sent');
+    if (debugEnabled(this.ctx.logger)) {
+      this.ctx.logger.debug({ proxy: this.id, type: TYPE_NAME[typeUrl], version: sel.version, nonce }, 'sent');
+    }
   }
 
   protected stateOf(st: TypeState): SyncState {

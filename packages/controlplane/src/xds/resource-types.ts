@@ -28,8 +28,10 @@ export const TYPE_NAME: Record<ServedTypeUrl, XdsTypeName> = {
   [TypeUrl.NameTable]: 'NDS',
 };
 
+const SERVED = new Set<string>(Object.keys(TYPE_NAME));
+
 export function isServedType(typeUrl: string): typeUrl is ServedTypeUrl {
-  return typeUrl in TYPE_NAME;
+  return SERVED.has(typeUrl);
 }
 
 /** RDS and EDS honour `resource_names`; LDS, CDS and NDS always send the full set. */

@@ -81,6 +81,7 @@ export class XdsServer {
   #isReady = false;
   #closed = false;
   #requestNonce = 0;
+  #pushNonceOf: { seq: number; nonce: string } | undefined;
   #onDestroyed: (() => void) | undefined;
 
   constructor(opts: XdsServerOptions) {
@@ -184,10 +185,17 @@ export class XdsServer {
     this.#checkWaiters();
   }
 
+  /** The nonce of the current push cycle (one string per cycle, shared by every stream). */
+  #pushNonce(): string {
+    const seq = this.#current?.seq ?? 0;
+    if (this.#pushNonceOf?.seq !== seq) this.#pushNonceOf = { seq, nonce: `p${seq}` };
+    return this.#pushNonceOf.nonce;
+  }
+
   #onStream(call: GrpcCall, create: (ctx: StreamContext) => XdsStream): void {
     const stream = create({
       current: () => this.#current!,
-      nonce: (push) => (push ? `p${this.#current?.seq ?? 0}` : `r${++this.#requestNonce}`),
+      nonce: (push) => (push ? this.#pushNonce() : `r${++this.#requestNonce}`),
       metrics: this.metrics,
       logger: this.#logger,
     });
@@ -223,8 +231,11 @@ export class XdsServer {
           same.add(stream);
           this.#byId.set(stream.id, same);
         }
+        const synced = stream.syncedSeq;
         stream.afterRequest();
-        this.#checkWaiters(stream);
+        // Only a request that brought the stream in sync can settle a waiter (most ACKs of a push
+        // leave it out of sync until its last type is acked).
+        if (stream.syncedSeq !== synced || !known) this.#checkWaiters(stream);
       } catch (err) {
         const e = err as Error;
         this.#logger.warn({ proxy: stream.id, err: e.message }, 'ending stream');

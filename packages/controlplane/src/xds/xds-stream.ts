@@ -18,6 +18,9 @@ import type { NackInfo, ProxyStatus, SyncState, TypeStatus } from './status.js';
 export interface AdsCall {
   writeFrame(frame: Buffer): void;
   end(): void;
+  /** Holds writes until {@link uncork}, which hands them to the transport in one go. */
+  cork?(): void;
+  uncork?(): void;
 }
 
 export interface SentType {
@@ -143,6 +146,8 @@ export abstract class BaseStream<S extends TypeStateBase> implements XdsStream {
     if (!this.proxy || this.closed) return;
     this.gen.refresh(this.proxy, this.ctx);
     this.pushing = true;
+    // The push's responses (one per changed type) leave as one write of the stream.
+    this.call.cork?.();
     try {
       for (const typeUrl of PUSH_ORDER) {
         const st = this.types.get(typeUrl);
@@ -150,6 +155,7 @@ export abstract class BaseStream<S extends TypeStateBase> implements XdsStream {
       }
     } finally {
       this.pushing = false;
+      this.call.uncork?.();
     }
     this.afterRequest();
   }
@@ -212,6 +218,6 @@ export abstract class BaseStream<S extends TypeStateBase> implements XdsStream {
     st.sentVersion = version;
     st.sentNonce = nonce;
     st.sentAt = Date.now();
-    this.ctx.metrics.pushes.inc({ type: TYPE_NAME[typeUrl] });
+    this.ctx.metrics.countPush(TYPE_NAME[typeUrl]);
   }
 }
