@@ -19,6 +19,7 @@
  * 6. NDS is split per host: each resource is a NameTable holding one host, named by that host (the
  *    proxy's table is the union), so a new ServiceEntry host sends one small resource, not the table.
  */
+import type { GeneratedResources } from '../translate/types.js';
 import type { DeltaDiscoveryRequest } from './delta-types.js';
 import {
   type DeltaChange,
@@ -220,6 +221,10 @@ export class DeltaStream extends BaseStream<DeltaTypeState> {
   #desired(typeUrl: ServedTypeUrl, st: DeltaTypeState): EncodedSelection {
     const generated = this.gen.generated;
     if (!generated) throw new Error('no generated resources');
+    return this.select(typeUrl, st, generated);
+  }
+
+  protected select(typeUrl: ServedTypeUrl, st: DeltaTypeState, generated: GeneratedResources): EncodedSelection {
     const names = st.wildcard ? undefined : (st.namesList ?? [...st.names].sort());
     return selectEncoded(generated, typeUrl, names, { nameTableByHost: true, key: st.namesKey });
   }

@@ -12,7 +12,10 @@ export interface XdsMetrics {
   countPush(type: string): void;
   nacks: Counter<'type'>;
   staleRequests: Counter<'type'>;
-  /** Seconds from taking a new snapshot to having written every stream's responses (generation, encoding, writes). */
+  /**
+   * Seconds from taking a new snapshot to having written every stream's responses (writes, and the
+   * generation and encoding not already done ahead during the debounce).
+   */
   pushDuration: Histogram;
 }
 

@@ -10,6 +10,7 @@
  *    so a NACKed version is never re-sent until the config changes.
  */
 import type { DiscoveryRequest } from '@sluice/xds';
+import type { GeneratedResources } from '../translate/types.js';
 import { type EncodedItem, selectEncoded, stampedResponse } from './encoded-resources.js';
 import { debugEnabled } from './logger.js';
 import { honoursResourceNames, isServedType, type ServedTypeUrl, TYPE_NAME } from './resource-types.js';
@@ -81,6 +82,10 @@ export class ProxyStream extends BaseStream<TypeState> {
       }
     }
     this.send(typeUrl, st);
+  }
+
+  protected select(typeUrl: ServedTypeUrl, st: TypeState, generated: GeneratedResources): void {
+    selectEncoded(generated, typeUrl, honoursResourceNames(typeUrl) ? st.names : undefined);
   }
 
   protected send(typeUrl: ServedTypeUrl, st: TypeState): void {

@@ -9,7 +9,7 @@
  */
 import { adsService } from '@sluice/xds';
 import type { Registry } from 'prom-client';
-import type { ConfigSnapshot } from '../translate/types.js';
+import type { ConfigSnapshot, GeneratedResources } from '../translate/types.js';
 import { configDump } from './config-dump.js';
 import type { ConfigSource } from './config-source.js';
 import { DeltaStream } from './delta-stream.js';
@@ -81,6 +81,7 @@ export class XdsServer {
   #isReady = false;
   #closed = false;
   #requestNonce = 0;
+  #rotatedFor: ConfigSnapshot | undefined;
   #pushNonceOf: { seq: number; nonce: string } | undefined;
   #onDestroyed: (() => void) | undefined;
 
@@ -141,10 +142,31 @@ export class XdsServer {
     if (!this.#debounceTimer) this.#burstStart = now;
     clearTimeout(this.#debounceTimer);
     const wait = Math.min(this.#debounceMs, Math.max(0, this.#burstStart + this.#maxDebounceMs - now));
+    const first = this.#debounceTimer === undefined;
     this.#debounceTimer = setTimeout(() => {
       this.#debounceTimer = undefined;
       this.#process();
     }, wait);
+    // The first change of a burst: generate and encode its snapshot while the debounce waits, so the
+    // push finds it done if nothing else changes (at most once per burst; otherwise it is redone).
+    if (first && wait > 0) setImmediate(() => this.#prepare());
+  }
+
+  /** Starts a new encoding cache generation for `snapshot`, once (whether prepared ahead or not). */
+  #rotateFor(snapshot: ConfigSnapshot): void {
+    if (this.#rotatedFor === snapshot) return;
+    this.#rotatedFor = snapshot;
+    rotateEncodingCache();
+  }
+
+  /** Generates and encodes the source's current snapshot for every connected shape, ahead of the push. */
+  #prepare(): void {
+    if (this.#closed || !this.#isReady || this.#debounceTimer === undefined) return;
+    const snapshot = this.#source.snapshot();
+    if (this.#current?.snapshot === snapshot) return;
+    this.#rotateFor(snapshot);
+    const done = new Set<GeneratedResources>();
+    for (const s of this.#streams) s.prepare(snapshot, done);
   }
 
   /** Takes the source's snapshot and pushes it to every stream. */
@@ -155,7 +177,7 @@ export class XdsServer {
     const seq = (this.#current?.seq ?? -1) + 1;
     this.#current = { snapshot, seq };
     this.#revisions[seq] = snapshot.revision;
-    rotateEncodingCache();
+    this.#rotateFor(snapshot);
     this.#cycle = { streams: [...this.#streams], next: 0, spentMs: 0 };
     this.#pushSlice(this.#cycle);
   }

@@ -45,6 +45,11 @@ export interface XdsStream {
   afterRequest(): void;
   /** Regenerates from the latest snapshot and sends what changed. */
   push(): void;
+  /**
+   * Generates and encodes, ahead of its push, what this proxy will be sent for `snapshot` (shared
+   * per shape: `done` holds the generated sets already prepared). Errors are left to the push.
+   */
+  prepare(snapshot: ConfigSnapshot, done: Set<GeneratedResources>): void;
   status(): ProxyStatus;
   hasNack(): boolean;
   /** What the proxy holds (as far as the server knows), per type. */
@@ -128,6 +133,8 @@ export abstract class BaseStream<S extends TypeStateBase> implements XdsStream {
   abstract handle(req: unknown): void;
   /** Sends what changed of one type, if anything. */
   protected abstract send(typeUrl: ServedTypeUrl, st: S): void;
+  /** Selects (and so encodes) what `st` subscribes to of `generated`. */
+  protected abstract select(typeUrl: ServedTypeUrl, st: S, generated: GeneratedResources): void;
   protected abstract stateOf(st: S): SyncState;
   /** Subscribed names for status, or undefined for a wildcard. */
   protected abstract resourceNames(st: S): string[] | undefined;
@@ -158,6 +165,18 @@ export abstract class BaseStream<S extends TypeStateBase> implements XdsStream {
       this.call.uncork?.();
     }
     this.afterRequest();
+  }
+
+  prepare(snapshot: ConfigSnapshot, done: Set<GeneratedResources>): void {
+    if (!this.proxy || this.closed) return;
+    try {
+      const generated = generateProxyResources(this.proxy, snapshot);
+      if (done.has(generated)) return;
+      done.add(generated);
+      for (const [typeUrl, st] of this.types) this.select(typeUrl, st, generated);
+    } catch {
+      // The push reports it.
+    }
   }
 
   /** Writes a framed response. */
