@@ -6,7 +6,7 @@
 import http from 'node:http';
 import { DnsAnswerer } from '@sluice/capture';
 import { Proxy as SidecarProxy } from '@sluice/proxy';
-import { Command, InvalidArgumentError } from 'commander';
+import { Command, InvalidArgumentError, Option } from 'commander';
 
 const port = (v: string) => {
   const n = Number(v);
@@ -28,7 +28,12 @@ const program = new Command('sluice-sidecar')
   .option('--snapshot-file <path>', 'persist the last good snapshot here (fail static)')
   .option('--dns-port <port>', 'DNS answerer port (127.0.0.1)', port, 15053)
   .option('--health-port <port>', 'health port (all addresses)', port, 15021)
-  .option('--log-format <format>', 'access log format: json or text', 'json');
+  .option('--log-format <format>', 'access log format: json or text', 'json')
+  .addOption(
+    new Option('--xds-protocol <protocol>', 'xDS flavour: delta (incremental) or sotw (state of the world)')
+      .choices(['delta', 'sotw'])
+      .default('delta'),
+  );
 
 program.parse();
 const o = program.opts();
@@ -36,6 +41,7 @@ const o = program.opts();
 const dns = new DnsAnswerer({ host: '127.0.0.1', port: o['dnsPort'], namespace: o['namespace'] });
 const proxy = new SidecarProxy({
   xds: o['xds'],
+  xdsProtocol: o['xdsProtocol'],
   nodeId: o['nodeId'],
   nodeMetadata: o['nodeMetadata'],
   snapshotFile: o['snapshotFile'],

@@ -46,6 +46,8 @@ export interface ProxyOptions {
   nodeId?: string;
   /** xDS node metadata (NAMESPACE, LABELS, SERVICE_ACCOUNT, WORKLOAD_NAME, NAME, INSTANCE_IPS). */
   nodeMetadata?: Record<string, unknown>;
+  /** xDS flavour: incremental `delta` (default) or state of the world `sotw`. */
+  xdsProtocol?: 'delta' | 'sotw';
   /** Ports; 0 picks a free one (tests). Defaults 15001, 15006, 15000, 15090; `false` disables one. */
   outboundPort?: number;
   inboundPort?: number | false;
@@ -316,6 +318,7 @@ export class Proxy {
             [TypeUrl.Cluster]: this.#resources.versions.clusters,
           }
         : {},
+      ...(this.#opts.xdsProtocol ? { protocol: this.#opts.xdsProtocol } : {}),
       onResponse: (typeUrl, resources, version) => this.#onXdsResponse(typeUrl, resources, version),
       onConnectionChange: (up) => this.logger.info({ target, connected: up }, up ? 'xDS stream up' : 'xDS stream down'),
       ...(this.#opts.reconnectBackoff ? { backoff: this.#opts.reconnectBackoff } : {}),
