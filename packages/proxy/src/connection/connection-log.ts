@@ -46,7 +46,7 @@ export function pickWeighted(list: readonly { name: string; weight: number }[]):
   return list[list.length - 1]!.name;
 }
 
-/** The access-log fields known once the connection is decided. */
+/** Counts the decision and returns the access-log fields known once the connection is decided (with the DNS name the workload resolved for its destination). */
 export function openLogBase(
   ctx: ConnectionContext,
   decision: EgressDecision,
@@ -54,9 +54,10 @@ export function openLogBase(
   local: { address: string | undefined; port: number | undefined },
   remote: { address: string | undefined; port: number | undefined },
   sni: string | undefined,
-  dnsName: string | undefined,
   startMs: number,
 ): AccessLogEntry {
+  ctx.metrics.recordDecision(decision.verdict, decision.reason);
+  const dnsName = dst ? ctx.nameForIp?.(dst.address) : undefined;
   return {
     start_time: new Date(startMs).toISOString(),
     direction: ctx.direction,

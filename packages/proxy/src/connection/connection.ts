@@ -92,8 +92,6 @@ export async function serveConnection(
     ctx.direction === 'outbound'
       ? decideEgress(snapshot?.table, destination, sni, transport)
       : decideInbound(snapshot?.table, destination);
-  ctx.metrics.recordDecision(decision.verdict, decision.reason);
-  const dnsName = dst ? ctx.nameForIp?.(dst.address) : undefined;
   const flags: ResponseFlag[] = [];
   const logBase = openLogBase(
     ctx,
@@ -102,7 +100,6 @@ export async function serveConnection(
     { address: socket.localAddress, port: socket.localPort },
     { address: socket.remoteAddress, port: socket.remotePort },
     sni,
-    dnsName,
     startMs,
   );
 
@@ -158,7 +155,7 @@ export async function serveConnection(
       source: ctx.source,
       originalDst: dst,
       decision,
-      dnsName,
+      dnsName: logBase.dns_name ?? undefined,
       ...(initialData ? { initialData } : {}),
       signal: signal.signal,
     };

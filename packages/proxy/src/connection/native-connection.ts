@@ -133,8 +133,6 @@ export function serveNativeConnection(
     serveInJavaScript(ctx, engine, c, dst);
     return;
   }
-  ctx.metrics.recordDecision(decision.verdict, decision.reason);
-  const dnsName = dst ? ctx.nameForIp?.(dst.address) : undefined;
   const flags: ResponseFlag[] = [];
   const logBase = openLogBase(
     ctx,
@@ -143,7 +141,6 @@ export function serveNativeConnection(
     { address: c.localAddress, port: c.localPort },
     { address: c.remoteAddress, port: c.remotePort },
     undefined,
-    dnsName,
     startMs,
   );
   const reject = (flag: ResponseFlag, cluster: string, details: string) => {
@@ -231,8 +228,6 @@ export function serveDecidedConnection(
   const { native, snapshot } = entry;
   const decision = native.decisions[d.index]!;
   const cluster = native.clusters[d.index]!;
-  ctx.metrics.recordDecision(decision.verdict, decision.reason);
-  const dnsName = dst ? ctx.nameForIp?.(dst.address) : undefined;
   const logBase = openLogBase(
     ctx,
     decision,
@@ -240,7 +235,6 @@ export function serveDecidedConnection(
     { address: c.localAddress, port: c.localPort },
     { address: c.remoteAddress, port: c.remotePort },
     undefined,
-    dnsName,
     startMs,
   );
   const flags: ResponseFlag[] = [];
