@@ -429,6 +429,14 @@ static napi_value js_create_counters(napi_env env, napi_callback_info info) {
 }
 
 /* setTable(listenerId, gen, spec: Int32Array | null, countersHandle | null) */
+/* Builds the decision table from its spec; on failure throws ERR_SLUICE_DECISION_TABLE and returns NULL. */
+static struct dt_table *build_table(napi_env env, const int32_t *spec, uint32_t len) {
+  const char *why = NULL;
+  struct dt_table *t = dt_build(spec, len, &why);
+  if (!t) napi_throw_error(env, "ERR_SLUICE_DECISION_TABLE", why ? why : "out of memory");
+  return t;
+}
+
 static napi_value js_set_table(napi_env env, napi_callback_info info) {
   size_t argc = 4;
   napi_value argv[4];
@@ -443,12 +451,8 @@ static napi_value js_set_table(napi_env env, napi_callback_info info) {
   int32_t *spec;
   uint32_t len;
   if (get_table_spec(env, argv[2], &spec, &len)) {
-    const char *why;
-    table = dt_build(spec, len, &why);
-    if (!table) {
-      napi_throw_error(env, "ERR_SLUICE_DECISION_TABLE", why ? why : "out of memory");
-      return NULL;
-    }
+    table = build_table(env, spec, len);
+    if (!table) return NULL;
   }
   struct relay_counters *counters = NULL;
   void *ext;
@@ -511,12 +515,8 @@ static napi_value js_decide_for_testing(napi_env env, napi_callback_info info) {
     napi_throw_type_error(env, "ERR_INVALID_ARG_TYPE", "decideForTesting(spec, ip, port)");
     return NULL;
   }
-  const char *why;
-  struct dt_table *t = dt_build(spec, len, &why);
-  if (!t) {
-    napi_throw_error(env, "ERR_SLUICE_DECISION_TABLE", why ? why : "out of memory");
-    return NULL;
-  }
+  struct dt_table *t = build_table(env, spec, len);
+  if (!t) return NULL;
   int32_t idx = dt_decide(t, ip, (int)port);
   dt_free(t);
   napi_create_int32(env, idx, &out);
@@ -541,12 +541,8 @@ static napi_value js_decide_many_for_testing(napi_env env, napi_callback_info in
     napi_throw_type_error(env, "ERR_INVALID_ARG_TYPE", "decideManyForTesting(spec, ips, ports, lookups)");
     return NULL;
   }
-  const char *why;
-  struct dt_table *t = dt_build(spec, len, &why);
-  if (!t) {
-    napi_throw_error(env, "ERR_SLUICE_DECISION_TABLE", why ? why : "out of memory");
-    return NULL;
-  }
+  struct dt_table *t = build_table(env, spec, len);
+  if (!t) return NULL;
   const uint32_t *ip = ips;
   const int32_t *port = ports;
   struct timespec a, b;
