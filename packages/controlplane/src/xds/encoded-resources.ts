@@ -387,7 +387,7 @@ export function selectionByName(sel: EncodedSelection): Map<string, EncodedItem>
 }
 
 /** The serialized DiscoveryResponse (version_info 1, resources 2, type_url 4) of a selection. */
-export function responseBody(typeUrl: ServedTypeUrl, sel: EncodedSelection): Buffer {
+function responseBody(typeUrl: ServedTypeUrl, sel: EncodedSelection): Buffer {
   if (sel.body) return sel.body;
   const parts: Buffer[] = [stringField(1, sel.version)];
   for (const i of sel.items) parts.push(i.sotwField());
@@ -397,7 +397,7 @@ export function responseBody(typeUrl: ServedTypeUrl, sel: EncodedSelection): Buf
 }
 
 /** The serialized DeltaDiscoveryResponse (system_version_info 1, resources 2, type_url 4, removed 6). */
-export function deltaBody(typeUrl: ServedTypeUrl, version: string, change: DeltaChange): Buffer {
+function deltaBody(typeUrl: ServedTypeUrl, version: string, change: DeltaChange): Buffer {
   if (change.body) return change.body;
   const parts: Buffer[] = [stringField(1, version)];
   for (const i of change.updated) parts.push(i.deltaField());
@@ -411,7 +411,7 @@ export function deltaBody(typeUrl: ServedTypeUrl, version: string, change: Delta
  * The gRPC message (5-byte length prefix included) of a body with the `nonce` field (5 in both
  * response messages) appended: what the transport writes as is.
  */
-export function framedWithNonce(body: Buffer, nonce: string): Buffer {
+function framedWithNonce(body: Buffer, nonce: string): Buffer {
   return grpcFrame(body, stringField(5, nonce));
 }
 
