@@ -2,7 +2,7 @@
  * `sluice-proxy`: runs the sidecar proxy. In production the agent starts it as uid 1337 inside the
  * workload's network namespace (its upstream connections are exempt from capture by uid).
  */
-import { Command, InvalidArgumentError } from 'commander';
+import { Command, InvalidArgumentError, Option } from 'commander';
 import { stderrLogger } from './logger.js';
 // biome-ignore lint/suspicious/noShadowRestrictedNames: the sidecar's public name is Proxy
 import { Proxy } from './proxy.js';
@@ -41,13 +41,19 @@ const program = new Command('sluice-proxy')
     },
     'json',
   )
-  .option('--log-level <level>', 'operational log level (stderr)', 'info');
+  .option('--log-level <level>', 'operational log level (stderr)', 'info')
+  .addOption(
+    new Option('--xds-protocol <protocol>', 'xDS flavour: delta (incremental) or sotw (state of the world)')
+      .choices(['delta', 'sotw'])
+      .default('delta'),
+  );
 
 program.parse();
 const o = program.opts();
 const logger = stderrLogger(o['logLevel']);
 const proxy = new Proxy({
   xds: o['xds'],
+  xdsProtocol: o['xdsProtocol'],
   nodeId: o['nodeId'],
   nodeMetadata: o['nodeMetadata'],
   outboundPort: o['outboundPort'],
